@@ -1,0 +1,183 @@
+"""Configuration classes, read from environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("HARMNET_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+class ConfigError(RuntimeError):
+    """Raised when a configuration cannot run safely."""
+
+
+def _env_list(name: str) -> list[str]:
+    return [v.strip() for v in os.environ.get(name, "").split(",") if v.strip()]
+
+
+def _instance_secrets(instance_dir: Path) -> dict[str, str]:
+    """Generate the embedded default's secrets once, into instance/, and reuse them."""
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    path = instance_dir / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    data = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PSEUDONYM_KEY": secrets.token_urlsafe(48),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    return data
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    #: The owner role used for migrations; the app itself connects as DATABASE_URL.
+    MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL")
+
+    # Sessions: cookie only, hardened; idle and absolute limits enforced in auth.
+    SESSION_COOKIE_NAME = "harmnet_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "30")))
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")))
+    PERMANENT_SESSION_LIFETIME = SESSION_IDLE_TIMEOUT
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+
+    WTF_CSRF_TIME_LIMIT = None  # the session's own limits bound the token's life
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # member imports are the largest upload
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    RATELIMIT_HEADERS_ENABLED = False
+    RATELIMIT_STRATEGY = "moving-window"
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+
+    INVITATION_TTL = timedelta(hours=72)
+    PAGE_SIZE = 25
+
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "application/json",
+                          "image/svg+xml", "text/csv"]
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIN_SIZE = 300
+    SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600  # static URLs carry a content hash
+
+    CELERY: dict = {
+        "task_ignore_result": True,
+        "timezone": "UTC",
+        "broker_connection_retry_on_startup": True,
+    }
+
+
+def _database_url(url: str) -> str:
+    # psycopg 3 is the driver: accept the plain postgresql:// form operators write.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class DevelopmentConfig(Config):
+    """Embedded default: SQLite and a filesystem broker in instance/, no server needed."""
+
+    ENV_NAME = "development"
+
+    def __init__(self) -> None:
+        data = _instance_secrets(INSTANCE_DIR)
+        self.SECRET_KEY = os.environ.get("SECRET_KEY", data["SECRET_KEY"])
+        self.ENCRYPTION_KEYS = _env_list("HARMNET_ENCRYPTION_KEYS") or [data["ENCRYPTION_KEYS"]]
+        self.PSEUDONYM_KEY = os.environ.get("HARMNET_PSEUDONYM_KEY", data["PSEUDONYM_KEY"])
+        db_url = os.environ.get("DATABASE_URL")
+        self.SQLALCHEMY_DATABASE_URI = (
+            _database_url(db_url) if db_url else f"sqlite:///{INSTANCE_DIR / 'harmnet.sqlite'}"
+        )
+        redis_url = os.environ.get("REDIS_URL")
+        self.REDIS_URL = redis_url
+        self.RATELIMIT_STORAGE_URI = redis_url or "memory://"
+        broker_dir = INSTANCE_DIR / "broker"
+        for sub in ("out", "processed"):
+            (broker_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.CELERY = dict(Config.CELERY)
+        if redis_url:
+            self.CELERY["broker_url"] = redis_url
+        else:
+            # kombu's filesystem transport: web and worker share a folder, no server.
+            self.CELERY["broker_url"] = "filesystem://"
+            self.CELERY["broker_transport_options"] = {
+                "data_folder_in": str(broker_dir / "out"),
+                "data_folder_out": str(broker_dir / "out"),
+                "processed_folder": str(broker_dir / "processed"),
+                "store_processed": False,
+            }
+        self.CELERY["beat_schedule_filename"] = str(INSTANCE_DIR / "celerybeat-schedule")
+
+
+class TestingConfig(Config):
+    """The test suite: SQLite unless HARMNET_TEST_DATABASE_URL names PostgreSQL."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+    ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    PSEUDONYM_KEY = "test-pseudonym-key"
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    REDIS_URL = None
+
+    def __init__(self) -> None:
+        self.CELERY = dict(Config.CELERY, task_always_eager=True, broker_url="memory://")
+
+
+class ProductionConfig(Config):
+    """PostgreSQL, Redis, gunicorn: refuses to start without its secrets."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+
+    def __init__(self) -> None:
+        required = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HARMNET_ENCRYPTION_KEYS",
+                    "HARMNET_PSEUDONYM_KEY"]
+        missing = [name for name in required if not os.environ.get(name)]
+        if missing:
+            raise ConfigError("production needs these environment variables: " + ", ".join(missing))
+        self.SECRET_KEY = os.environ["SECRET_KEY"]
+        if len(self.SECRET_KEY) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters")
+        self.ENCRYPTION_KEYS = _env_list("HARMNET_ENCRYPTION_KEYS")
+        self.PSEUDONYM_KEY = os.environ["HARMNET_PSEUDONYM_KEY"]
+        self.SQLALCHEMY_DATABASE_URI = _database_url(os.environ["DATABASE_URL"])
+        self.REDIS_URL = os.environ["REDIS_URL"]
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL
+        self.CELERY = dict(Config.CELERY, broker_url=self.REDIS_URL)
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None) -> Config:
+    """Instantiate the configuration named by HARMNET_ENV (development by default)."""
+    name = name or os.environ.get("HARMNET_ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise ConfigError(f"unknown HARMNET_ENV {name!r}") from None

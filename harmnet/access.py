@@ -1,0 +1,173 @@
+"""Who may reach what: login loading, the group and department URL locks, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, current_app, g
+from flask_login import current_user
+from sqlalchemy import select
+
+from . import tenancy
+from .extensions import db, login_manager
+from .models import Department, DepartmentRole, GroupMembership, PeerGroup, User
+
+login_manager.login_view = "auth.login"
+login_manager.session_protection = "basic"
+
+
+@login_manager.user_loader
+def _load_user(token: str) -> User | None:
+    """Load the user named in the session; a stale session version means signed out."""
+    try:
+        user_id, version = (int(part) for part in token.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.session_version != version:
+        return None
+    tenancy.set_user(user.id)
+    return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():  # type: ignore[no-untyped-def]
+    from flask import redirect, request, url_for
+
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+def _require_login() -> None:
+    if not current_user.is_authenticated:
+        abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
+
+
+def enter_group(slug: str) -> None:
+    """Resolve a group slug for the signed-in user and set the group context, or 404."""
+    _require_login()
+    group = db.session.scalar(select(PeerGroup).where(PeerGroup.slug == slug))
+    if group is None or not group.is_active:
+        abort(404)
+    tenancy.set_group(group.id)
+    membership = db.session.scalar(
+        select(GroupMembership).where(
+            GroupMembership.user_id == current_user.id, GroupMembership.is_active.is_(True)
+        )
+    )
+    if membership is None:
+        tenancy.set_group(None)
+        abort(404)  # not a member: do not reveal that the group exists
+    g.group = group
+    g.membership = membership
+
+
+def department_subtree_ids(department_id: int) -> list[int]:
+    """The ids of a department and all its descendants (recursive CTE)."""
+    tree = select(Department.id).where(Department.id == department_id).cte(recursive=True)
+    tree = tree.union_all(select(Department.id).where(Department.parent_id == tree.c.id))
+    return list(db.session.scalars(select(tree.c.id)))
+
+
+def department_ancestor_ids(department_id: int) -> list[int]:
+    """The ids of a department and its ancestors."""
+    chain = (
+        select(Department.id, Department.parent_id)
+        .where(Department.id == department_id)
+        .cte(recursive=True)
+    )
+    chain = chain.union_all(
+        select(Department.id, Department.parent_id).where(Department.id == chain.c.parent_id)
+    )
+    return list(db.session.scalars(select(chain.c.id)))
+
+
+def enter_department(code: str) -> None:
+    """Resolve a department code for the signed-in user (a role here or above), or 404."""
+    _require_login()
+    department = db.session.scalar(select(Department).where(Department.code == code))
+    if department is None:
+        abort(404)
+    roles = db.session.scalars(
+        select(DepartmentRole).where(
+            DepartmentRole.user_id == current_user.id,
+            DepartmentRole.department_id.in_(department_ancestor_ids(department.id)),
+        )
+    ).all()
+    if not roles:
+        abort(404)
+    g.department = department
+    # The strongest role held here or on an ancestor applies.
+    g.department_role = "manager" if any(r.role == "manager" for r in roles) else "viewer"
+
+
+def group_blueprint(name: str, import_name: str, sub: str = "") -> Blueprint:
+    """A blueprint mounted under /g/<group_slug>/<sub>, with the group lock installed."""
+    bp = Blueprint(name, import_name, url_prefix=f"/g/<group_slug>{sub}")
+
+    @bp.url_value_preprocessor
+    def _pull_group(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        enter_group((values or {}).pop("group_slug", ""))
+
+    @bp.url_defaults
+    def _add_group(endpoint: str, values: dict[str, Any]) -> None:
+        if "group_slug" not in values and g.get("group") is not None:
+            values["group_slug"] = g.group.slug
+
+    return bp
+
+
+def department_blueprint(name: str, import_name: str, sub: str = "") -> Blueprint:
+    """A blueprint mounted under /d/<department_code>/<sub>, with the department lock."""
+    bp = Blueprint(name, import_name, url_prefix=f"/d/<department_code>{sub}")
+
+    @bp.url_value_preprocessor
+    def _pull_department(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        enter_department((values or {}).pop("department_code", ""))
+
+    @bp.url_defaults
+    def _add_department(endpoint: str, values: dict[str, Any]) -> None:
+        if "department_code" not in values and g.get("department") is not None:
+            values["department_code"] = g.department.code
+
+    return bp
+
+
+def group_role_required(*roles: str) -> Callable:
+    """Allow a group route only to these roles; other members get 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if g.membership.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+coordinator_required = group_role_required("coordinator")
+
+
+def department_manager_required(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.department_role != "manager":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        _require_login()
+        if not current_user.is_admin:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,50 @@
+"""Forms of the admin area."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from ..forms import BaseForm, no_html
+
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+
+
+def validate_code(form: object, field: object) -> None:
+    if not CODE_RE.match((getattr(field, "data", "") or "").lower()):
+        raise ValidationError(_l("Use 2 to 40 letters a-z, digits or dashes."))
+
+
+KIND_CHOICES = [
+    ("peer_group", _l("Peer group")),
+    ("self_help_group", _l("Self-help group")),
+    ("club", _l("Club")),
+]
+
+
+class DepartmentForm(BaseForm):
+    code = StringField(_l("Code (used in addresses)"),
+                       validators=[InputRequired(), Length(max=40), validate_code])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200), no_html])
+    parent = SelectField(_l("Parent department"), validators=[Optional()])
+    submit = SubmitField(_l("Create department"))
+
+
+class GroupForm(BaseForm):
+    slug = StringField(_l("Short name (used in addresses)"),
+                       validators=[InputRequired(), Length(max=60), validate_code])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200), no_html])
+    kind = SelectField(_l("Kind"), choices=KIND_CHOICES, validators=[InputRequired()])
+    department = SelectField(_l("Supervising department"), validators=[InputRequired()])
+    area = StringField(_l("Area served"), validators=[Optional(), Length(max=200), no_html])
+    submit = SubmitField(_l("Create group"))
+
+
+class CoordinatorInviteForm(BaseForm):
+    group = SelectField(_l("Group"), validators=[InputRequired()])
+    label = StringField(_l("Name to recognise them by"),
+                        validators=[InputRequired(), Length(max=120), no_html])
+    submit = SubmitField(_l("Create coordinator invitation"))

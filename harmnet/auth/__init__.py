@@ -1,0 +1,7 @@
+"""Sign-in, sign-out, the account page and invitation links."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import routes  # noqa: E402,F401

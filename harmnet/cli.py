@@ -1,0 +1,148 @@
+"""flask commands: seed-demo, create-department, create-group, create-user, grant, db-app-role."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import create_engine, select, text
+
+from .extensions import db
+from .models import Department, PeerGroup, User
+from .security import password_problem
+from .services import accounts, org
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--password", default="demo-pass-2024", show_default=True,
+                  help="Password of every demo login.")
+    def seed_demo(password: str) -> None:
+        """Create the demo departments, groups, logins and data (idempotent)."""
+        from .seed import run_all
+
+        run_all(password)
+        db.session.commit()
+        click.echo("Demo data ready.")
+
+    @app.cli.command("create-department")
+    @click.argument("code")
+    @click.argument("name")
+    @click.option("--parent", default=None, help="Code of the parent department.")
+    def create_department(code: str, name: str, parent: str | None) -> None:
+        """Create a department."""
+        try:
+            org.create_department(code, name, parent)
+        except org.OrgError as exc:
+            _fail(exc.code)
+        db.session.commit()
+        click.echo(f"Department {code} created.")
+
+    @app.cli.command("create-group")
+    @click.argument("slug")
+    @click.argument("name")
+    @click.option("--department", required=True, help="Code of the supervising department.")
+    @click.option("--kind", type=click.Choice(["peer_group", "self_help_group", "club"]),
+                  default="peer_group", show_default=True)
+    @click.option("--area", default="")
+    def create_group(slug: str, name: str, department: str, kind: str, area: str) -> None:
+        """Create a group."""
+        try:
+            org.create_group(slug, name, kind, department, area)
+        except org.OrgError as exc:
+            _fail(exc.code)
+        db.session.commit()
+        click.echo(f"Group {slug} created.")
+
+    @app.cli.command("create-user")
+    @click.argument("login")
+    @click.option("--name", "display_name", default=None)
+    @click.option("--admin", is_flag=True, help="Make a platform admin.")
+    @click.password_option()
+    def create_user(login: str, display_name: str | None, admin: bool, password: str) -> None:
+        """Create a login (prompts for the password)."""
+        problem = password_problem(password, login)
+        if problem:
+            _fail(f"password rejected: {problem}")
+        try:
+            accounts.create_user(login, display_name or login, password, is_admin=admin)
+        except accounts.AccountError as exc:
+            _fail(exc.code)
+        db.session.commit()
+        click.echo(f"User {login} created.")
+
+    @app.cli.command("grant")
+    @click.argument("login")
+    @click.argument("role", type=click.Choice(["coordinator", "peer_educator", "viewer",
+                                                "manager"]))
+    @click.option("--group", "group_slug", default=None)
+    @click.option("--department", "department_code", default=None)
+    def grant(login: str, role: str, group_slug: str | None, department_code: str | None) -> None:
+        """Give LOGIN a ROLE in a group (--group) or a department (--department)."""
+        user = accounts.find_user(login)
+        if user is None:
+            _fail("unknown login")
+        if role in ("coordinator", "peer_educator"):
+            group = db.session.scalar(select(PeerGroup).where(PeerGroup.slug == group_slug))
+            if group is None:
+                _fail("name an existing group with --group")
+            org.grant_group_role(group, user, role)
+        else:
+            department = db.session.scalar(
+                select(Department).where(Department.code == department_code)
+            )
+            if department is None:
+                _fail("name an existing department with --department")
+            org.grant_department_role(department, user, role)
+        db.session.commit()
+        click.echo(f"{login} is now {role}.")
+
+    @app.cli.command("db-app-role")
+    @click.argument("role")
+    def db_app_role(role: str) -> None:
+        """(PostgreSQL) Create ROLE if needed and grant it the app's rights, nothing more.
+
+        Runs as the owner (MIGRATION_DATABASE_URL). The app role is neither owner nor
+        superuser, so forced row-level security applies to it.
+        """
+        url = current_app.config.get("MIGRATION_DATABASE_URL") or str(
+            db.engine.url.render_as_string(hide_password=False)
+        )
+        grant_app_role(url, role)
+        click.echo(f"Role {role} ready.")
+
+    @app.cli.command("purge-invitations")
+    def purge_invitations() -> None:
+        """Delete expired, unused invitations."""
+        removed = accounts.purge_expired_invitations()
+        db.session.commit()
+        click.echo(f"{removed} expired invitations removed.")
+
+    @app.cli.command("is-empty")
+    def is_empty() -> None:
+        """Exit 0 when no user exists yet (used by `make run` to seed once)."""
+        raise SystemExit(0 if db.session.scalar(select(User.id).limit(1)) is None else 1)
+
+
+def grant_app_role(owner_url: str, role: str) -> None:
+    """Create the application role and grant it DML on every table and sequence."""
+    if not role.replace("_", "").isalnum():
+        raise click.ClickException("role names are letters, digits and underscores")
+    engine = create_engine(owner_url.replace("postgresql://", "postgresql+psycopg://", 1)
+                           if owner_url.startswith("postgresql://") else owner_url)
+    with engine.begin() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+        if not exists:
+            conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS'))
+        db_name = conn.scalar(text("SELECT current_database()"))
+        conn.execute(text(f'GRANT CONNECT ON DATABASE "{db_name}" TO "{role}"'))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+        conn.execute(text(
+            f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"'))
+        conn.execute(text(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"'))
+        # The migration bookkeeping table is the owner's alone.
+        conn.execute(text(f'REVOKE ALL ON alembic_version FROM "{role}"'))
+    engine.dispose()

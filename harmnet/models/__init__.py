@@ -1,0 +1,23 @@
+"""Typed SQLAlchemy models, one module per aggregate."""
+
+from .accounts import (
+    DEPARTMENT_ROLES,
+    GROUP_ROLES,
+    DepartmentRole,
+    GroupMembership,
+    Invitation,
+    User,
+)
+from .audit import AuditEvent
+from .contacts import Appointment, Client, Contact, Provider, Referral
+from .members import Attendance, Member, Training
+from .org import GROUP_KINDS, Department, PeerGroup
+from .reminders import OutboxMessage, Reminder
+from .reports import ReportSnapshot, Target
+
+__all__ = [
+    "DEPARTMENT_ROLES", "GROUP_KINDS", "GROUP_ROLES", "Appointment", "Attendance", "AuditEvent",
+    "Client", "Contact", "Department", "DepartmentRole", "GroupMembership", "Invitation",
+    "Member", "OutboxMessage", "PeerGroup", "Provider", "Referral", "Reminder",
+    "ReportSnapshot", "Target", "Training", "User",
+]

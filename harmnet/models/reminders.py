@@ -1,0 +1,75 @@
+"""Reminders of appointments and trainings; the database is the source of truth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..security import EncryptedString
+from ..tenancy import GroupScoped
+from ._types import BigId, UTCDateTime, utcnow
+
+REMINDER_STATUSES = (
+    "pending", "sending", "sent", "failed", "cancelled", "skipped", "uncertain",
+)
+
+
+class Reminder(GroupScoped, db.Model):
+    """One reminder to send, at most once."""
+
+    __tablename__ = "reminders"
+    __group_args__ = (
+        UniqueConstraint("group_id", "idempotency_key"),
+        ForeignKeyConstraint(
+            ["group_id", "appointment_id"], ["appointments.group_id", "appointments.id"],
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["group_id", "attendance_id"], ["attendances.group_id", "attendances.id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_reminders_group_id_status_send_at", "group_id", "status", "send_at"),
+        Index("ix_reminders_group_id_appointment_id", "group_id", "appointment_id"),
+        Index("ix_reminders_group_id_attendance_id", "group_id", "attendance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    appointment_id: Mapped[int | None] = mapped_column(BigId)
+    attendance_id: Mapped[int | None] = mapped_column(BigId)
+    #: UTC.
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: sms | email | outbox
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    #: A reason code or a short provider message, never the text or the recipient.
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    provider_message_id: Mapped[str | None] = mapped_column(String(120))
+    #: e.g. "appt:42:24h"; the SMS gateway receives it so it can refuse a repeat.
+    idempotency_key: Mapped[str] = mapped_column(String(80))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OutboxMessage(GroupScoped, db.Model):
+    """A reminder 'sent' through the outbox channel: kept for a coordinator to read."""
+
+    __tablename__ = "outbox_messages"
+    __group_args__ = (
+        ForeignKeyConstraint(
+            ["group_id", "reminder_id"], ["reminders.group_id", "reminders.id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_outbox_messages_group_id_created_at", "group_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reminder_id: Mapped[int | None] = mapped_column(BigId)
+    #: Encrypted like every contact value.
+    recipient: Mapped[str | None] = mapped_column(EncryptedString(600))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

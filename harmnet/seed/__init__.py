@@ -1,0 +1,13 @@
+"""The demo data of DESIGN section 11, built idempotently, area by area."""
+
+from __future__ import annotations
+
+from . import core
+
+#: Each area adds its module here; every step must be safe to run twice.
+STEPS = [core.seed]
+
+
+def run_all(password: str) -> None:
+    for step in STEPS:
+        step(password)

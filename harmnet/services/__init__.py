@@ -1,0 +1,1 @@
+"""Domain logic: functions over the session that flush but never commit."""

@@ -1,0 +1,190 @@
+"""Tenancy: the current group context, the automatic ORM filter and the PostgreSQL RLS hook.
+
+Three locks (DESIGN section 4): the URL preprocessor checks membership and calls
+`set_group`; the `do_orm_execute` listener below adds `group_id = current` to every ORM
+statement on a `GroupScoped` model and raises when no group is set; on PostgreSQL the same
+id is written per transaction with `set_config(..., true)` for the row-level security
+policies, which hold even for `text()` SQL and identity-map hits that the ORM filter misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import g, has_app_context
+from sqlalchemy import BigInteger, ForeignKey, Integer, UniqueConstraint, event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+#: The id type of every table: BIGINT on PostgreSQL, INTEGER (autoincrementing) on SQLite.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+#: Execution option that lets one statement cross groups (workers, admin). Use sparingly.
+SKIP = {"skip_tenancy": True}
+
+_SETTINGS = ("group_id", "user_id", "lookup")
+
+
+class TenancyError(RuntimeError):
+    """A group-scoped query ran with no group context."""
+
+
+class GroupScoped:
+    """Mixin of every group-owned model: `group_id`, and `UNIQUE (group_id, id)`.
+
+    The unique pair is what composite foreign keys from other group-owned tables point at,
+    so the database refuses a row that references another group's row.
+    """
+
+    #: The owning group (tenant).
+    group_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("peer_groups.id", ondelete="RESTRICT"), nullable=False
+    )
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:  # noqa: N805
+        return (UniqueConstraint("group_id", "id"), *getattr(cls, "__group_args__", ()))
+
+
+def _get(name: str) -> int | str | None:
+    if not has_app_context():
+        return None
+    return g.get(f"harmnet_{name}")
+
+
+def current_group_id() -> int | None:
+    """The id of the group this request or task acts for, or None."""
+    return _get("group_id")  # type: ignore[return-value]
+
+
+def require_group_id() -> int:
+    """The current group id; raise when none is set."""
+    gid = current_group_id()
+    if gid is None:
+        raise TenancyError("no group context")
+    return gid
+
+
+def _set(name: str, value: int | str | None) -> None:
+    setattr(g, f"harmnet_{name}", value)
+    _sync_open_transaction()
+
+
+def set_group(group_id: int | None) -> None:
+    """Set the group context for the rest of this app context."""
+    _set("group_id", group_id)
+
+
+def set_user(user_id: int | None) -> None:
+    """Record the signed-in user, whose own memberships RLS admits across groups."""
+    _set("user_id", user_id)
+
+
+@contextmanager
+def group_context(group_id: int | None) -> Iterator[None]:
+    """Run a block as group `group_id`, restoring the previous context after."""
+    previous = current_group_id()
+    set_group(group_id)
+    try:
+        yield
+    finally:
+        set_group(previous)
+
+
+@contextmanager
+def lookup_context(key: str) -> Iterator[None]:
+    """Admit rows found by a secret lookup key (an invitation's token hash) under RLS."""
+    previous = _get("lookup")
+    _set("lookup", key)
+    try:
+        yield
+    finally:
+        _set("lookup", previous)
+
+
+def _apply(connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    values = {name: "" if _get(name) is None else str(_get(name)) for name in _SETTINGS}
+    # set_config(..., true) is transaction-local: a pooled connection never carries it over.
+    connection.execute(
+        text(
+            "SELECT set_config('harmnet.group_id', :group_id, true),"
+            " set_config('harmnet.user_id', :user_id, true),"
+            " set_config('harmnet.lookup', :lookup, true)"
+        ),
+        values,
+    )
+
+
+def _sync_open_transaction() -> None:
+    """When the context changes mid-transaction, tell PostgreSQL at once."""
+    from .extensions import db
+
+    session = db.session()
+    if session.in_transaction():
+        _apply(session.connection())
+
+
+@event.listens_for(Session, "after_begin")
+def _after_begin(session: Session, transaction: object, connection: Connection) -> None:
+    if has_app_context():
+        _apply(connection)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _tenant_filter(state: ORMExecuteState) -> None:
+    if state.execution_options.get("skip_tenancy"):
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # the criteria below propagate to these loads from the parent query
+    scoped = any(issubclass(m.class_, GroupScoped) for m in state.all_mappers)
+    gid = current_group_id()
+    if gid is None:
+        if scoped:
+            raise TenancyError("group-scoped query with no group context")
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(GroupScoped, lambda cls: cls.group_id == gid, include_aliases=True)
+    )
+
+
+# --- PostgreSQL row-level security -------------------------------------------------------
+
+GROUP_EXPR = "NULLIF(current_setting('harmnet.group_id', true), '')::bigint"
+USER_EXPR = "NULLIF(current_setting('harmnet.user_id', true), '')::bigint"
+LOOKUP_EXPR = "NULLIF(current_setting('harmnet.lookup', true), '')"
+
+
+def rls_statements(table: str, extra_using: str | None = None) -> list[str]:
+    """SQL that turns on forced row-level security for a group-owned table."""
+    using = f"group_id = {GROUP_EXPR}"
+    if extra_using:
+        using = f"({using}) OR ({extra_using})"
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY {table}_tenant ON {table} USING ({using}) "
+        f"WITH CHECK (group_id = {GROUP_EXPR})",
+    ]
+
+
+def group_scoped_tables() -> list[str]:
+    """Names of every table whose model is GroupScoped."""
+    from .extensions import db
+
+    return sorted(
+        m.local_table.name
+        for m in db.Model.registry.mappers
+        if issubclass(m.class_, GroupScoped)
+    )

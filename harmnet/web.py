@@ -1,0 +1,112 @@
+"""Request hooks, security headers, template helpers and error pages."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from functools import cache
+from pathlib import Path
+
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'; frame-ancestors 'none'"
+)
+
+
+def install_hooks(app: Flask) -> None:
+    @app.before_request
+    def _enforce_session_limits():  # type: ignore[no-untyped-def]
+        if request.endpoint in ("static", "main.healthz", "main.readyz"):
+            return None
+        if not current_user.is_authenticated:
+            return None
+        now = int(time.time())
+        started = session.get("_started", now)
+        seen = session.get("_seen", now)
+        idle = app.config["SESSION_IDLE_TIMEOUT"].total_seconds()
+        absolute = app.config["SESSION_ABSOLUTE_TIMEOUT"].total_seconds()
+        if now - seen > idle or now - started > absolute:
+            logout_user()
+            session.clear()
+            flash(_("Your session has ended. Please sign in again."), "info")
+            return redirect(url_for("auth.login", next=request.full_path
+                                    if request.method == "GET" else None))
+        session["_seen"] = now
+        session.permanent = True
+        return None
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.endpoint != "static":
+            # Pages may hold personal data; never let a shared phone or proxy keep them.
+            h["Cache-Control"] = "no-store"
+            h.setdefault("Vary", "Cookie")
+        return response
+
+
+@cache
+def _file_hash(filename: str) -> str:
+    return hashlib.sha256((STATIC_DIR / filename).read_bytes()).hexdigest()[:12]
+
+
+def static_url(filename: str) -> str:
+    """A static URL carrying a content hash, so it can be cached for a year."""
+    return url_for("static", filename=filename, v=_file_hash(filename))
+
+
+def install_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from .forms import LanguageForm
+
+    app.jinja_env.globals.update(static_url=static_url, get_locale=get_locale)
+    if app.debug:
+        _file_hash.cache_clear()
+
+    @app.context_processor
+    def _inject():  # type: ignore[no-untyped-def]
+        return {
+            "group": g.get("group"),
+            "membership": g.get("membership"),
+            "department": g.get("department"),
+            "language_form": LanguageForm(formdata=None),
+        }
+
+
+def _error_page(code: int, template: str | None = None):  # type: ignore[no-untyped-def]
+    return render_template(template or f"errors/{code}.html", code=code), code
+
+
+def install_error_handlers(app: Flask) -> None:
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, lambda e, c=code: _error_handler(e, c))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e):  # type: ignore[no-untyped-def]
+        return _error_page(400, "errors/csrf.html")
+
+
+def _error_handler(error: Exception, code: int):  # type: ignore[no-untyped-def]
+    if isinstance(error, HTTPException) and error.code != code:
+        code = error.code or code
+    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
+        from .problem import problem
+
+        return problem(code)
+    template = f"errors/{code}.html" if code in (403, 404, 429, 500) else "errors/generic.html"
+    return _error_page(code, template)

@@ -1,0 +1,20 @@
+"""The login page answers, and a demo-like setup lands users where they belong."""
+
+from conftest import login
+
+
+def test_login_page_renders_in_vietnamese_by_default(client):
+    response = client.get("/login")
+    assert response.status_code == 200
+    assert 'lang="vi"' in response.get_data(as_text=True)
+
+
+def test_coordinator_lands_on_group_home(client, make_group, make_user):
+    group = make_group("hoa-sen", name="CLB Hoa Sen")
+    user = make_user("coord", group=group, role="coordinator")
+    response = login(client, user.login)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/g/hoa-sen/")
+    page = client.get("/g/hoa-sen/")
+    assert page.status_code == 200
+    assert "CLB Hoa Sen" in page.get_data(as_text=True)

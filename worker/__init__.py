@@ -1,0 +1,1 @@
+"""Celery worker package: the app, its schedule and its tasks."""

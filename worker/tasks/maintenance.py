@@ -1,0 +1,20 @@
+"""Housekeeping tasks."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from harmnet.extensions import db
+from harmnet.services import accounts
+
+
+@shared_task(name="worker.tasks.maintenance.purge_expired_invitations")
+def purge_expired_invitations() -> int:
+    """Delete unused invitations a day after they expired; returns how many."""
+    try:
+        removed = accounts.purge_expired_invitations()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return removed
