@@ -97,7 +97,7 @@ def _truncate(database: TestDatabase) -> None:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
-            for table in [*reversed(tables), "sqlite_sequence"]:
+            for table in reversed(tables):
                 conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our own table names
 
 
