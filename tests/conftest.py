@@ -4,9 +4,8 @@ SQLite), the app, a client, factories, and helpers to sign in as a role."""
 from __future__ import annotations
 
 import os
-import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from config import TestingConfig
 PG_URL = os.environ.get("HARMNET_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("HARMNET_TEST_REDIS_URL")
 APP_ROLE = os.environ.get("HARMNET_TEST_APP_ROLE", "harmnet_app")
-PASSWORD = "correct horse battery"  # not among the common passwords, 10+ characters
 
 requires_pg = pytest.mark.skipif(not PG_URL, reason="needs HARMNET_TEST_DATABASE_URL")
 requires_redis = pytest.mark.skipif(not REDIS_URL, reason="needs HARMNET_TEST_REDIS_URL")
@@ -198,35 +196,7 @@ def make_user(db):  # type: ignore[no-untyped-def]
     return make
 
 
-# --- signing in and posting forms ----------------------------------------------------------
-
-_TOKEN_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                       r'name="csrf_token" value="([^"]+)"|'
-                       r'value="([^"]+)" name="csrf_token"')
-
-
-def csrf_from(html: str) -> str:
-    match = _TOKEN_RE.search(html)
-    assert match, "no CSRF token on the page"
-    return next(g for g in match.groups() if g)
-
-
-def get_csrf(client: FlaskClient, url: str = "/login") -> str:
-    response = client.get(url)
-    return csrf_from(response.get_data(as_text=True))
-
-
-def post_form(client: FlaskClient, url: str, data: dict | None = None, *,
-              page: str | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
-    """POST a form with a valid CSRF token taken from `page` (default: `url`)."""
-    token = get_csrf(client, page or url)
-    payload = {"csrf_token": token, **(data or {})}
-    return client.post(url, data=payload, **kwargs)
-
-
-def login(client: FlaskClient, login_name: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    client.get("/login")
-    return post_form(client, "/login", {"login": login_name, "password": password})
+from tests.support import PASSWORD, login  # noqa: E402
 
 
 @pytest.fixture
@@ -260,10 +230,3 @@ def two_groups(make_group, make_user):  # type: ignore[no-untyped-def]
         "b_peer": make_user("b-peer", group=b, role="peer_educator"),
     }
     return a, b, users
-
-
-def in_group(group_id: int) -> Callable:
-    """Shortcut: `with in_group(g.id): ...` sets the tenant context in a test."""
-    from harmnet.tenancy import group_context
-
-    return group_context(group_id)

@@ -1,6 +1,6 @@
 """The login page answers, and a demo-like setup lands users where they belong."""
 
-from conftest import login
+from tests.support import login
 
 
 def test_login_page_renders_in_vietnamese_by_default(client):

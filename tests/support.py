@@ -1,0 +1,45 @@
+"""Helpers for tests: posting forms with CSRF, signing in, the tenant context."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+
+PASSWORD = "correct horse battery"  # not among the common passwords, 10+ characters
+
+_TOKEN_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                       r'name="csrf_token" value="([^"]+)"|'
+                       r'value="([^"]+)" name="csrf_token"')
+
+
+def csrf_from(html: str) -> str:
+    match = _TOKEN_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return next(g for g in match.groups() if g)
+
+
+def get_csrf(client: FlaskClient, url: str = "/login") -> str:
+    response = client.get(url)
+    return csrf_from(response.get_data(as_text=True))
+
+
+def post_form(client: FlaskClient, url: str, data: dict | None = None, *,
+              page: str | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
+    """POST a form with a valid CSRF token taken from `page` (default: `url`)."""
+    token = get_csrf(client, page or url)
+    payload = {"csrf_token": token, **(data or {})}
+    return client.post(url, data=payload, **kwargs)
+
+
+def login(client: FlaskClient, login_name: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    client.get("/login")
+    return post_form(client, "/login", {"login": login_name, "password": password})
+
+
+def in_group(group_id: int) -> Callable:
+    """Shortcut: `with in_group(g.id): ...` sets the tenant context in a test."""
+    from harmnet.tenancy import group_context
+
+    return group_context(group_id)
