@@ -139,8 +139,29 @@ def db(app: Flask):  # type: ignore[no-untyped-def]
     return _db
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Flask reuses an already-pushed app context for a request, and the `app` fixture keeps one
+    open for the test body; without this, `g` (the tenant context, Flask-Login's cached user,
+    the CSRF token) would leak from one request into the next and hide real bugs.
+    The test's own session commits before each request (so the request sees the test's rows)
+    and forgets what it loaded after (so the test sees what the request wrote).
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from harmnet.extensions import db as _db
+
+        _db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        _db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
