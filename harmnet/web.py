@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -22,7 +23,19 @@ CSP = (
 )
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions, but never on a static file: those responses are public and
+    cached for a year, and a shared cache must not keep (and hand out) a session cookie."""
+
+    def save_session(self, app, session, response):  # type: ignore[no-untyped-def]
+        if request.endpoint == "static":
+            return
+        super().save_session(app, session, response)
+
+
 def install_hooks(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+
     @app.before_request
     def _enforce_session_limits():  # type: ignore[no-untyped-def]
         if request.endpoint in ("static", "main.healthz", "main.readyz"):

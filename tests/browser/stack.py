@@ -12,10 +12,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from flask import Flask
+from sqlalchemy import Engine, text
 
 from config import Config, TestingConfig
 
@@ -88,6 +92,7 @@ def config_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -> 
             "data_folder_in": str(broker / "out"),
             "data_folder_out": str(broker / "out"),
             "processed_folder": str(broker / "processed"),
+            "control_folder": str(broker / "control"),
             "store_processed": False,
         }
     cfg.CELERY = celery
@@ -224,3 +229,89 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2, what: str 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+@dataclass
+class Stack:
+    """A running stack: its processes, base URL, shared environment and database."""
+
+    env: dict[str, str]
+    base_url: str
+    workdir: Path
+    owner_engine: Engine  #: the database as its owner (setting up data, reading results)
+    processes: list[Process] = field(default_factory=list)
+    _worker: Process | None = None
+    _app: Flask | None = None
+
+    @contextmanager
+    def app_context(self) -> Iterator[Flask]:
+        """The stack's app in this process (same database, broker and keys), to set up data
+        through the services or to queue a task as the web would."""
+        from harmnet import create_app
+        from harmnet.extensions import db
+
+        if self._app is None:
+            self._app = create_app(config_from_env(self.env))
+        with self._app.app_context():
+            try:
+                yield self._app
+            finally:
+                db.session.remove()
+
+    def enqueue(self, task: str, *args: object) -> None:
+        """Send a task by name onto the stack's broker (the worker runs it)."""
+        with self.app_context() as app:
+            app.extensions["celery"].send_task(task, args=args)
+
+    def sql(self, statement: str, **params: object) -> list:
+        """Read or set up data directly, as the database owner (not as the app)."""
+        with self.owner_engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return list(result) if result.returns_rows else []
+
+    def worker(self) -> Process:
+        """The real Celery worker (with beat), started on first use, kept for the package."""
+        if self._worker is None or self._worker.popen.poll() is not None:
+            self._worker = start_worker(self.env, self.workdir, beat=True)
+            self.processes.append(self._worker)
+        return self._worker
+
+    def demo_users_speak(self, lang: str) -> None:
+        """The demo logins' saved language (it wins over the sign-in page's, by design)."""
+        from .ui import DEMO
+
+        logins = [d.login for d in DEMO.values()]
+        placeholders = ", ".join(f":l{i}" for i in range(len(logins)))
+        self.sql(f"UPDATE users SET locale = :lang WHERE login IN ({placeholders})",  # noqa: S608
+                 lang=lang, **{f"l{i}": v for i, v in enumerate(logins)})
+
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        if self._app is not None:
+            from harmnet.extensions import db
+
+            with self._app.app_context():
+                db.engine.dispose()
+
+
+@contextmanager
+def temporary_stack(workdir: Path, database_url: str | None = None,
+                    redis_url: str | None = None) -> Iterator[Stack]:
+    """A throw-away stack for bench/: a fresh SQLite database in `workdir` (or the given,
+    empty, database), migrated and seeded with the demo data, served by gunicorn."""
+    from sqlalchemy import create_engine
+
+    url = database_url or f"sqlite:///{workdir / 'bench.sqlite'}"
+    env = stack_env(url, url, workdir, redis_url)
+    migrate(env)
+    seed_demo(env)
+    web, base_url = start_web(env, workdir)
+    engine = create_engine(url)
+    running = Stack(env, base_url, workdir, engine, [web])
+    try:
+        yield running
+    finally:
+        running.stop()
+        engine.dispose()

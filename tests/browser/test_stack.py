@@ -7,6 +7,8 @@ import re
 import urllib.request
 from datetime import timedelta
 
+import pytest
+
 from .stack import wait_for
 
 
@@ -55,3 +57,17 @@ def test_static_files_are_compressed_and_cached_under_their_content_hash(e2e):
 
     # Pages hold personal data: never stored by a browser or a proxy.
     assert _get(e2e.base_url + "/login").headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(("lang", "viewport"), [("vi", "phone")])
+def test_a_signed_in_page_fetches_its_stylesheet_without_a_session_cookie(ui):
+    """A public, year-long cached response must never carry the session cookie: a shared
+    cache (a proxy, a CDN) would hand it to the next person."""
+    ui.sign_in("peer_educator")
+    css = ui.page.locator("link[rel=stylesheet]").get_attribute("href")
+    response = ui.page.request.get(css)
+    assert response.ok
+    headers = response.headers
+    assert "public" in headers["cache-control"]
+    assert "set-cookie" not in headers
+    assert "cookie" not in headers.get("vary", "").lower()

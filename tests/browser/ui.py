@@ -66,9 +66,10 @@ class UI:
     """One person's browser (a fresh context: cookies and cache of its own)."""
 
     def __init__(self, browser: Browser, base_url: str, lang: str, viewport: str,
-                 log: AuditLog) -> None:
+                 log: AuditLog, *, audits: bool = True) -> None:
         self.browser, self.base_url, self.lang, self.viewport, self.log = (
             browser, base_url, lang, viewport, log)
+        self.audits = audits  #: bench/ drives pages without auditing them
         self.context = browser.new_context(
             base_url=base_url, viewport=VIEWPORTS[viewport], locale=LOCALES[lang],
             is_mobile=viewport == "phone", has_touch=viewport == "phone",
@@ -162,7 +163,7 @@ class UI:
     def another_person(self, lang: str | None = None, viewport: str | None = None) -> UI:
         """Someone else on another device (a fresh context: no cookies, no cache)."""
         other = UI(self.browser, self.base_url, lang or self.lang, viewport or self.viewport,
-                   self.log)
+                   self.log, audits=self.audits)
         self._others.append(other)
         return other
 
@@ -192,7 +193,8 @@ class UI:
             expected = lang or self.lang
             assert self.html_lang() == expected, (
                 f"{self.path} is in {self.html_lang()!r}, expected {expected!r}")
-        self.audit()
+        if self.audits:
+            self.audit()
 
     def audit(self) -> None:
         """Every check of checks.py on the page now shown (each state audited once)."""
