@@ -8,7 +8,7 @@ PORT ?= 5000
 export PORT
 
 .PHONY: run test install translations translations-extract translations-update lint bench \
-	requirements clean db-upgrade seed serve
+	bench-lighthouse screenshots requirements clean db-upgrade seed serve
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,13 @@ lint: install
 
 bench: install translations
 	$(BIN)/python bench/page_weight.py
+
+# Mobile Lighthouse scores of the key pages (npx lighthouse, Debian's Chromium).
+bench-lighthouse: install translations
+	$(BIN)/python bench/lighthouse.py
+
+screenshots: install translations
+	$(BIN)/python bench/screenshots.py
 
 requirements:
 	$(BIN)/pip freeze --exclude-editable > /tmp/harmnet-freeze.txt

@@ -18,9 +18,9 @@ from tests.browser.ui import UI, AuditLog  # noqa: E402
 
 @contextmanager
 def demo_stack(database_url: str | None = None) -> Iterator[stack.Stack]:
-    with tempfile.TemporaryDirectory(prefix="harmnet-bench-") as tmp:
-        with stack.temporary_stack(Path(tmp), database_url) as running:
-            yield running
+    with tempfile.TemporaryDirectory(prefix="harmnet-bench-") as tmp, \
+            stack.temporary_stack(Path(tmp), database_url) as running:
+        yield running
 
 
 @contextmanager

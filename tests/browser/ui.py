@@ -140,6 +140,16 @@ class UI:
             else:
                 target.fill(value)
 
+    def download(self, target: Locator) -> Path:
+        """Click something that downloads a file (an export) and return the saved file."""
+        with self.page.expect_download() as info:
+            target.click()
+        return Path(info.value.path())
+
+    def upload(self, msgid: str, path: Path) -> None:
+        """Choose a file in the file field labelled `msgid` (an import)."""
+        self.field(msgid).set_input_files(str(path))
+
     def choose_language(self, lang: str) -> None:
         """The switch at the foot of every page."""
         self.follow(self.page.locator("footer").get_by_role(
