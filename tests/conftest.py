@@ -121,7 +121,6 @@ def app_config(database: TestDatabase) -> TestingConfig:
 def app(database: TestDatabase, app_config: TestingConfig) -> Iterator[Flask]:
     from harmnet import create_app
     from harmnet.extensions import db as _db
-
     from harmnet.extensions import limiter
 
     app = create_app(app_config)
