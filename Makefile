@@ -20,7 +20,7 @@ install: $(BIN)/activate
 
 # Compile the catalogues (the .mo files are build output, not committed).
 translations: install
-	$(BIN)/pybabel compile -q -d harmnet/translations -f
+	$(BIN)/pybabel compile --statistics -d harmnet/translations -f
 
 translations-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
