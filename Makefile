@@ -45,7 +45,7 @@ run: seed
 	@echo "    dept-hn (department viewer, Hà Nội), admin (platform admin)"
 	@echo "  Ctrl-C stops the web server and the worker."
 	@echo ""
-	$(BIN)/honcho start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
