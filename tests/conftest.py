@@ -106,8 +106,6 @@ def make_config(database: TestDatabase, **overrides: object) -> TestingConfig:
     if REDIS_URL:
         cfg.REDIS_URL = REDIS_URL
         cfg.RATELIMIT_STORAGE_URI = REDIS_URL
-    # A fresh limiter namespace per app, so one test's failed logins never limit another's.
-    cfg.RATELIMIT_KEY_PREFIX = f"t{uuid.uuid4().hex[:10]}"
     for key, value in overrides.items():
         setattr(cfg, key, value)
     return cfg
@@ -123,9 +121,12 @@ def app_config(database: TestDatabase) -> TestingConfig:
 def app(database: TestDatabase, app_config: TestingConfig) -> Iterator[Flask]:
     from harmnet import create_app
     from harmnet.extensions import db as _db
+    from harmnet.extensions import limiter
 
     app = create_app(app_config)
     with app.app_context():
+        # One limiter serves every app the suite creates: start each test with clean counts.
+        limiter.reset()
         yield app
         _db.session.remove()
         _db.engine.dispose()

@@ -22,22 +22,17 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """Timestamps are stored in UTC and always come back timezone-aware.
-
-    A TypeDecorator, not a DateTime subclass: SQLAlchemy adapts a DateTime subclass to the
-    dialect's own type (SQLite's DATETIME), which drops an overridden result processor, so
-    SQLite handed back naive values that could not be compared with utcnow().
-    """
+    """Timestamps are stored in UTC; SQLite hands them back naive, so mark them UTC again."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
-        if isinstance(value, datetime):
-            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: store timestamps timezone-aware, in UTC")
+        return value.astimezone(UTC) if value is not None else None
 
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
         return value
