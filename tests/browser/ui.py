@@ -60,6 +60,8 @@ class AuditLog:
     keyboard: set = field(default_factory=set)
     weights: dict = field(default_factory=dict)
     routes: set = field(default_factory=set)
+    #: (demo role, lang) -> cookies of a signed-in session, for UI.resume()
+    sessions: dict = field(default_factory=dict)
 
 
 class UI:
@@ -167,6 +169,22 @@ class UI:
         self.button("Sign in", within="main")
         return demo
 
+    def resume(self, who: str) -> DemoLogin:
+        """Be signed in as a demo role without typing it again: the first call per role and
+        language signs in through the page, later ones reuse that session's cookie (as a
+        phone does). For flows where signing in is not the point."""
+        demo = DEMO[who]
+        cookies = self.log.sessions.get((who, self.lang))
+        if cookies:
+            self.context.add_cookies(cookies)
+            self.goto(demo.landing, lang="any")
+            if not self.path.startswith("/login") and self.html_lang() == self.lang:
+                return demo
+            self.context.clear_cookies()  # that session has ended (signed out everywhere)
+        self.sign_in(who)
+        self.log.sessions[(who, self.lang)] = self.context.cookies()
+        return demo
+
     def sign_out(self) -> None:
         self.button("Sign out", within="footer")
 
@@ -209,16 +227,17 @@ class UI:
     def audit(self) -> None:
         """Every check of checks.py on the page now shown (each state audited once)."""
         page, route = self.page, checks.normalise_path(self.page.url)
+        lang = self.html_lang() or self.lang  # what the page is in (a visitor's may differ)
         self.log.routes.add(route)
         errors, self.errors = self.errors, []
         assert not errors, f"{route}: " + "; ".join(errors)
         state = page.evaluate(
             "() => document.querySelectorAll('.error, .flash, .has-error').length")
-        key = (route, self.lang, self.viewport, self.status, state)
+        key = (route, lang, self.viewport, self.status, state)
         if key not in self.log.audited:
             self.log.audited.add(key)
             serious = checks.blocking(checks.run_axe(page))
-            assert not serious, f"axe on {route} ({self.lang}, {self.viewport}): " + "\n".join(
+            assert not serious, f"axe on {route} ({lang}, {self.viewport}): " + "\n".join(
                 f"[{v['impact']}] {v['id']}: {v['help']}: {v['nodes'][:3]}" for v in serious)
             unlabelled = checks.unlabelled_fields(page)
             assert not unlabelled, f"unlabelled fields on {route}: {unlabelled}"
@@ -230,11 +249,10 @@ class UI:
             self.log.keyboard.add(kbd_key)
             problems = checks.keyboard_problems(page)
             assert not problems, f"keyboard on {route} ({self.viewport}): " + "\n".join(problems)
-        if self.method == "GET" and self.status == 200 and (route, self.lang) not in \
-                self.log.weights:
-            self.log.weights[(route, self.lang)] = weight = self.weigh()
+        if self.method == "GET" and self.status == 200 and (route, lang) not in self.log.weights:
+            self.log.weights[(route, lang)] = weight = self.weigh()
             problems = weight.problems()
-            assert not problems, f"page weight of {route} ({self.lang}): " + "; ".join(problems)
+            assert not problems, f"page weight of {route} ({lang}): " + "; ".join(problems)
 
     def weigh(self) -> checks.Weight:
         """First and repeat load of the current page, in a side tab of the same session."""
@@ -242,7 +260,7 @@ class UI:
         try:
             meter = checks.NetworkMeter(self.context, side)
             # Same cookies: the very page this person sees, fetched again.
-            return checks.measure_weight(side, meter, self.page.url, self.lang)
+            return checks.measure_weight(side, meter, self.page.url, self.html_lang())
         finally:
             side.close()
 
