@@ -3,10 +3,13 @@ in Vietnamese and English, on a 360 px phone and a 1280 px laptop."""
 
 from __future__ import annotations
 
+import re
 import secrets
 
 import pytest
+from playwright.sync_api import expect
 
+from .key_pages import invitation_path
 from .ui import DEMO, OTHER, translate
 
 
@@ -134,3 +137,30 @@ def test_a_wrong_password_is_explained_on_the_same_page(ui):
     assert ui.t("The login name or password is not right.") in ui.flashes()
     assert ui.field("Login name").input_value() == DEMO["coordinator"].login
     assert ui.field("Password").input_value() == ""
+
+
+def test_mistakes_on_the_invitation_form_are_explained_at_each_field(ui, e2e):
+    link = invitation_path(e2e)
+    ui.goto(link, lang="any")
+    if ui.html_lang() != ui.lang:
+        ui.choose_language(ui.lang)
+    ui.fill({
+        "Choose a login name": "A b",
+        "Choose a password": "short",
+        "Repeat the password": "shorter",
+    })
+    ui.button("Create my login", within="main", status=400)
+
+    assert ui.t("Please correct the fields marked below.") in ui.flashes()
+    login = ui.field("Choose a login name")
+    assert login.input_value() == "A b"  # the person's values are kept
+    expect(login).to_have_attribute("aria-invalid", "true")
+    expect(login).to_have_accessible_description(re.compile(re.escape(
+        ui.t("Use 3 to 60 letters a-z, digits, dots, dashes or underscores."))))
+    password = ui.field("Choose a password")
+    # The hint and the error are both read out with the field.
+    expect(password).to_have_accessible_description(re.compile(
+        re.escape(ui.t("At least 10 characters.")) + ".*" +
+        re.escape(ui.t("The password must have at least 10 characters."))))
+    expect(ui.field("Repeat the password")).to_have_accessible_description(
+        re.compile(re.escape(ui.t("The two passwords differ."))))
