@@ -69,7 +69,8 @@ def suppress(
     return frozenset(hidden)
 
 
-def apply(values: Mapping[str, int | float], hidden: Iterable[str]) -> dict[str, int | float | None]:
+def apply(values: Mapping[str, int | float], hidden: Iterable[str]
+          ) -> dict[str, int | float | None]:
     """The published table: suppressed cells become None (never 0)."""
     hidden = set(hidden)
     return {key: (None if key in hidden else value) for key, value in values.items()}

@@ -18,6 +18,7 @@ from .reports import CodeMapping, Dhis2Push, Dhis2Settings, ReportSnapshot, Targ
 __all__ = [
     "DEPARTMENT_ROLES", "GROUP_KINDS", "GROUP_ROLES", "Appointment", "Attendance", "AuditEvent",
     "Client", "CodeMapping", "Contact", "Department", "DepartmentRole", "Dhis2Push",
-    "Dhis2Settings", "GroupMembership", "Invitation", "Member", "OutboxMessage", "PeerGroup", "Provider", "Referral", "Reminder",
+    "Dhis2Settings", "GroupMembership", "Invitation", "Member", "OutboxMessage", "PeerGroup",
+    "Provider", "Referral", "Reminder",
     "ReportSnapshot", "Target", "Training", "User",
 ]

@@ -197,7 +197,8 @@ def compute(group_ids: Sequence[int], period: str, *, tz: str, fy_start_month: i
     held = and_(Training.group_id.in_(ids), Training.status == "held",
                 Training.starts_at >= start_utc, Training.starts_at < end_utc)
     for gid, n, minutes in run(
-        select(Training.group_id, func.count(), func.coalesce(func.sum(Training.duration_minutes), 0))
+        select(Training.group_id, func.count(),
+               func.coalesce(func.sum(Training.duration_minutes), 0))
         .where(held).group_by(Training.group_id)
     ):
         out[gid]["trainings_held"][TOTAL] = int(n)
