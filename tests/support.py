@@ -35,7 +35,19 @@ def post_form(client: FlaskClient, url: str, data: dict | None = None, *,
 
 def login(client: FlaskClient, login_name: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     client.get("/login")
-    return post_form(client, "/login", {"login": login_name, "password": password})
+    response = post_form(client, "/login", {"login": login_name, "password": password})
+    _forget_csrf_token()
+    return response
+
+
+def _forget_csrf_token() -> None:
+    """The `app` fixture keeps one app context for the whole test, so `g` outlives each
+    request; sign-in clears the session, and Flask-WTF's token cached in `g` would then no
+    longer match it. (In production each request has its own `g`.)"""
+    from flask import g, has_app_context
+
+    if has_app_context():
+        g.pop("csrf_token", None)
 
 
 def in_group(group_id: int) -> Callable:

@@ -168,14 +168,20 @@ def _table(rows_: Sequence[Row], codes: CodeMap, locale: str) -> list[list[objec
     return table
 
 
+def _safe(value: object) -> object:
+    """A text starting with = + - @ would run as a formula in a spreadsheet."""
+    if isinstance(value, str) and value and value[0] in "=+-@":
+        return "'" + value
+    return value
+
+
 def to_csv(rows_: Sequence[Row], codes: CodeMap, locale: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
     for line in _table(rows_, codes, locale):
         # A group name starting with = + - @ would be a formula in a spreadsheet.
-        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v
-                         for v in line])
+        writer.writerow([_safe(v) for v in line])
     return buffer.getvalue()
 
 
@@ -187,7 +193,7 @@ def to_xlsx(rows_: Sequence[Row], codes: CodeMap, locale: str) -> bytes:
     sheet.title = "data"
     sheet.append(list(HEADER))
     for line in _table(rows_, codes, locale):
-        sheet.append([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in line])
+        sheet.append([_safe(v) for v in line])
     defs = book.create_sheet("definitions")
     defs.append(["indicator", "name", "counts_persons", "definition"])
     for i in indicators.CATALOGUE:
