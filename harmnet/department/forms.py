@@ -15,10 +15,6 @@ CODE_RE = r"^[A-Za-z0-9_.\-]*$"
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-class ConfirmForm(BaseForm):
-    submit = SubmitField(_l("Confirm"))
-
-
 class RefreshForm(BaseForm):
     period = StringField(
         _l("Month (YYYY-MM)"),

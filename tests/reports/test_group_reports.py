@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from harmnet.services import reports
 from tests.support import login
 
