@@ -28,9 +28,10 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime: store timestamps timezone-aware, in UTC")
-        return value.astimezone(UTC) if value is not None else None
+        if value is None:
+            return None
+        # A naive value is taken to be UTC already (every default is utcnow()).
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
         if value is not None and value.tzinfo is None:
