@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from harmnet.models import Attendance, Reminder, Training
-from harmnet.services import trainings as svc
 from tests.members.conftest import audit_actions
-from tests.support import get_csrf, in_group, login, post_form
+from tests.support import in_group, login, post_form
 
 BASE = "/g/hoa-sen/trainings"
 SOON = (date.today() + timedelta(days=30)).isoformat()
@@ -98,7 +97,8 @@ def test_pick_members_and_refuse_another_groups_member(client, coordinator, db, 
     assert post_form(client, f"{BASE}/{tid}/invite/pick", {"member_id": [mine]},
                      page=page).status_code == 302
     # Withdrawing an invitation before roll call.
-    assert post_form(client, f"{BASE}/{tid}/uninvite/{mine}", page=f"{BASE}/{tid}").status_code == 302
+    response = post_form(client, f"{BASE}/{tid}/uninvite/{mine}", page=f"{BASE}/{tid}")
+    assert response.status_code == 302
     with in_group(group.id):
         assert db.session.scalar(select(Attendance)) is None
 
