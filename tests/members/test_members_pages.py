@@ -50,6 +50,7 @@ def test_create_member_on_a_phone_and_phone_is_encrypted(client, coordinator, db
     assert response.status_code == 302, response.get_data(as_text=True)
     with in_group(group.id):
         member = db.session.scalar(select(Member))
+        member_id = member.id
         assert member.phone == "0912345678"
         assert member.reminder_consent is True
     # The database holds ciphertext only.
@@ -60,7 +61,7 @@ def test_create_member_on_a_phone_and_phone_is_encrypted(client, coordinator, db
     profile = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "0912345678" not in profile and "••••••••78" in profile
     assert "78" not in client.get(f"{BASE}/").get_data(as_text=True).split("Hồng Nhung")[1][:80]
-    assert ("member.created", member.id, {}) in audit_actions(db)
+    assert ("member.created", member_id, {}) in audit_actions(db)
 
 
 def test_bad_member_input_rerenders_with_messages(client, coordinator, db):

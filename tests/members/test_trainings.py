@@ -25,11 +25,12 @@ def test_create_training_in_group_timezone(client, coordinator, db):
     assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
     with in_group(group.id):
         training = db.session.scalar(select(Training))
-    # 14:30 in Hanoi (UTC+7) is 07:30 UTC.
-    assert training.starts_at == datetime(day.year, day.month, day.day, 7, 30, tzinfo=UTC)
+        training_id = training.id
+        # 14:30 in Hanoi (UTC+7) is 07:30 UTC.
+        assert training.starts_at == datetime(day.year, day.month, day.day, 7, 30, tzinfo=UTC)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "PrEP an toàn" in page and "2:30" in page
-    edit = client.get(f"{BASE}/{training.id}/edit").get_data(as_text=True)
+    edit = client.get(f"{BASE}/{training_id}/edit").get_data(as_text=True)
     assert 'value="14:30"' in edit and f'value="{day.isoformat()}"' in edit
 
 
