@@ -8,7 +8,8 @@ PORT ?= 5000
 export PORT
 
 .PHONY: run test install translations translations-extract translations-update lint bench \
-	bench-lighthouse screenshots requirements clean db-upgrade seed serve
+	bench-lighthouse screenshots bench-data bench-load bench-soak requirements clean db-upgrade \
+	seed serve
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -62,6 +63,20 @@ bench-lighthouse: install translations
 
 screenshots: install translations
 	$(BIN)/python bench/screenshots.py
+
+# Scale and load (docs/benchmarks.md): PostgreSQL, Redis and wrk on this machine.
+BENCH_DB ?= postgresql://postgres@127.0.0.1:5432/harmnet_bench
+GROUPS ?= 1000
+CONTACTS ?= 10000000
+
+bench-data: install
+	$(BIN)/python bench/generate.py --groups $(GROUPS) --contacts $(CONTACTS) --database-url $(BENCH_DB)
+
+bench-load: install translations
+	$(BIN)/python bench/load.py --database-url $(BENCH_DB) $(BENCH_ARGS)
+
+bench-soak: install translations
+	$(BIN)/python bench/soak.py --database-url $(BENCH_DB) $(BENCH_ARGS)
 
 requirements:
 	$(BIN)/pip freeze --exclude-editable > /tmp/harmnet-freeze.txt

@@ -75,8 +75,12 @@ def register_blueprints(app: Flask) -> None:
     from .department import bp as department_bp
     from .group import bp as group_bp
     from .main import bp as main_bp
+    from .members import bp as members_bp
+    from .reports import bp as reports_bp
+    from .trainings import bp as trainings_bp
 
-    for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp):
+    for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp, members_bp, trainings_bp,
+               reports_bp):
         app.register_blueprint(bp)
 
 

@@ -147,7 +147,9 @@ class IsolatedClient(FlaskClient):
     open for the test body; without this, `g` (the tenant context, Flask-Login's cached user,
     the CSRF token) would leak from one request into the next and hide real bugs.
     The test's own session commits before each request (so the request sees the test's rows)
-    and forgets what it loaded after (so the test sees what the request wrote).
+    and forgets what it loaded after (so the test sees what the request wrote). So read what
+    you need from a group-owned object inside `in_group(...)`: outside it, reloading an
+    expired object finds no row on PostgreSQL (row-level security), as it should.
     """
 
     def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]

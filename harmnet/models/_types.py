@@ -22,17 +22,24 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator):
-    """Timestamps are stored in UTC; SQLite hands them back naive, so mark them UTC again."""
+    """Timestamps are stored in UTC; SQLite hands them back naive, so mark them UTC again.
+
+    A TypeDecorator, not a DateTime subclass: dialects replace a DateTime subclass by their
+    own DATETIME type (SQLite's dropped the result processor, so values came back naive).
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime: store timestamps timezone-aware, in UTC")
-        return value.astimezone(UTC) if value is not None else None
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if isinstance(value, datetime):
+            # A naive value is taken to be UTC already (every default is utcnow()).
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)  # SQLite keeps the wall clock only
+        return value
 
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
         return value

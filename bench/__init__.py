@@ -1,0 +1,1 @@
+"""Benchmarks and the synthetic data generator (not tests, not part of the product)."""
