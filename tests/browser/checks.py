@@ -33,8 +33,16 @@ def normalise_path(url: str) -> str:
     path, _, query = path.partition("?")
     path = re.sub(r"/invite/[^/]+", "/invite/<token>", path)
     path = re.sub(r"/\d+(?=/|$)", "/<id>", path)
-    keep = "&".join(p for p in query.split("&") if p.split("=")[0] in ("period", "view", "year"))
-    return path + ("?" + keep if keep else "")
+    path = re.sub(r"/\d{4}-\d{2}(?=/|$)", "/<month>", path)
+    keep = []
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if name in ("p", "period", "when"):  # a month, a quarter and a year are other views
+            value = re.sub(r"^\d{4}-\d{2}$", "<month>", value)
+            value = re.sub(r"^\d{4}-Q\d$", "<quarter>", value)
+            value = re.sub(r"^\d{4}$", "<year>", value)
+            keep.append(f"{name}={value}")
+    return path + ("?" + "&".join(keep) if keep else "")
 
 
 def run_axe(page: Page) -> list[dict]:

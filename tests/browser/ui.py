@@ -52,6 +52,15 @@ def translate(lang: str, msgid: str, **values: object) -> str:
     return text % values if values else text
 
 
+def ntranslate(lang: str, singular: str, plural: str, num: int, **values: object) -> str:
+    """ngettext: the app's text for `num` of something, in `lang`."""
+    if lang == "en":
+        text = singular if num == 1 else plural
+    else:
+        text = _translations(lang).ngettext(singular, plural, num)
+    return text % {"num": num, **values}
+
+
 @dataclass
 class AuditLog:
     """What the whole session audited: pages (deduplicated by state) and their weights."""
@@ -90,6 +99,9 @@ class UI:
     def t(self, msgid: str, **values: object) -> str:
         """The app's text for `msgid` in this person's language."""
         return translate(self.lang, msgid, **values)
+
+    def nt(self, singular: str, plural: str, num: int, **values: object) -> str:
+        return ntranslate(self.lang, singular, plural, num, **values)
 
     @property
     def path(self) -> str:
