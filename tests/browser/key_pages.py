@@ -45,11 +45,14 @@ KEY_PAGES = [
     KeyPage("invite", "coordinator", "/g/hoa-sen/logins/invite", "Invite someone",
             lighthouse=True),
     KeyPage("account", "peer_educator", "/account", "My account"),
-    KeyPage("department-home", "department_viewer", "/d/hn/", "Department landing",
+    KeyPage("members", "coordinator", "/g/hoa-sen/members/", "Members"),
+    KeyPage("trainings", "peer_educator", "/g/hoa-sen/trainings/", "Trainings, peer educator"),
+    KeyPage("monthly-report", "coordinator", "/g/hoa-sen/reports/", "The group's monthly report"),
+    KeyPage("department-dashboard", "department_viewer", "/d/hn/", "Department dashboard",
             lighthouse=True),
+    KeyPage("department-by-group", "department_viewer", "/d/hn/groups", "Department, by group"),
     KeyPage("admin", "admin", "/admin/", "Administration"),
-    # To add as their areas land (lighthouse=True): the contact form, the follow-ups page,
-    # the department dashboard.
+    # To add as their areas land (lighthouse=True): the contact form, the follow-ups page.
 ]
 
 

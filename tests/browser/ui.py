@@ -4,6 +4,7 @@ and audits every page it reaches (see checks.py), so a flow test reads like what
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -158,7 +159,10 @@ class UI:
         """Click something that downloads a file (an export) and return the saved file."""
         with self.page.expect_download() as info:
             target.click()
-        return Path(info.value.path())
+        download = info.value
+        path = Path(tempfile.mkdtemp(prefix="harmnet-download-")) / download.suggested_filename
+        download.save_as(str(path))
+        return path
 
     def upload(self, msgid: str, path: Path) -> None:
         """Choose a file in the file field labelled `msgid` (an import)."""
