@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -84,7 +85,8 @@ def ms(us: float) -> str:
 
 
 def print_mixed(run: dict) -> None:
-    print(f"\n{run['users']} users ({', '.join(f'{v} {k}' for k, v in run['per_role'].items())})")
+    print(f"\n{run['users']} users ({', '.join(f'{v} {k}' for k, v in run['per_role'].items())});"
+          f" machine load average {run['loadavg'][0]:.1f} -> {run['loadavg'][1]:.1f}")
     print(f"  {'role':<12} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for role in ROLES:
         r = run["results"][role]
@@ -133,7 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         offset = access_log.stat().st_size
         for users in levels:
             log(f"{users} users for {args.duration}s")
+            load_before = os.getloadavg()[0]
             run = mixed_run(server, sessions, users, args.duration, (lo, hi), args.seed, work)
+            # Other work on the machine shows here: the figures only mean something when
+            # the load average stays near what this run itself adds (about 2).
+            run["loadavg"] = [load_before, os.getloadavg()[0]]
             timings = Timings()
             offset = timings.read(access_log, offset)
             run["endpoints"] = timings.table()
