@@ -162,6 +162,19 @@ class Server:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         return [int(p) for p in children.read_text().split()]
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU time used so far by the workers (user + system): unlike throughput, it
+        does not depend on how much of the machine other work leaves us."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def worker_rss_kb(self) -> dict[int, int]:
         rss = {}
         for pid in self.worker_pids():
