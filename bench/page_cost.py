@@ -60,7 +60,8 @@ def users_near(url: str, role: str, contacts: int) -> Session:
                JOIN group_memberships m ON m.group_id = g.id AND m.role = %s
                JOIN users u ON u.id = m.user_id
                ORDER BY abs(s.n - %s), u.login LIMIT 1""", (group_role, contacts)).fetchone()
-    return Session(role, login, {"slug": slug, "group_id": str(gid), "training": str(training)})
+    return Session(role, login, {"slug": slug, "group_id": str(gid), "training": str(training),
+                                 "today": time.strftime("%Y-%m-%d")})
 
 
 def measure(url: str, sessions: dict[str, Session], pages: list[Page], repeat: int) -> dict:
