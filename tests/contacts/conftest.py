@@ -1,0 +1,99 @@
+"""Fixtures of the contact area: a group with providers, and a helper to post a contact."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.support import csrf_from
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local_today() -> date:
+    return datetime.now(TZ).date()
+
+
+def contact_form(url_page_html: str, **values: object) -> dict:
+    """The entry form's hidden values (CSRF, token) plus `values` (an individual contact)."""
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', url_page_html)
+    if key is None:
+        key = re.search(r'id="idempotency_key" name="idempotency_key" type="hidden" '
+                        r'value="([^"]+)"', url_page_html)
+    assert key, "no idempotency token on the page"
+    data = {
+        "csrf_token": csrf_from(url_page_html),
+        "idempotency_key": key.group(1),
+        "occurred_on": local_today().isoformat(),
+        "channel": "in_person",
+        "mother": "Xuyến",
+        "father": "Quỳnh",
+        "sex": "F",
+        "birth_year": "1996",
+        "condoms": "10",
+        "action": "save",
+    }
+    data.update({k: v for k, v in values.items() if v is not None})
+    for k in [k for k, v in values.items() if v is None]:
+        data.pop(k, None)
+    return data
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The shared `app` fixture keeps one app context open for the whole test, and Flask's
+    test client reuses it, so `g` (the CSRF token, Flask-Login's cached user, the tenant
+    context) would leak from one request into the next. After each request the test's own
+    session is rolled back so its next query sees what the request committed.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from harmnet.extensions import db
+
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.rollback()
+        return response
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    app.test_client_class = FreshContextClient
+    return app.test_client()
+
+
+@pytest.fixture
+def group_setup(two_groups, db):  # type: ignore[no-untyped-def]
+    """Two groups with users (see two_groups) and providers in each."""
+    from harmnet.services import providers
+    from tests.support import in_group
+
+    a, b, users = two_groups
+    made = {}
+    for group in (a, b):
+        with in_group(group.id):
+            made[group.slug] = [
+                providers.create_provider(group.id, name=f"Clinic {group.slug}",
+                                          services=["hiv_test", "pep"], address="1 Phố Huế"),
+                providers.create_provider(group.id, name=f"Legal aid {group.slug}",
+                                          services=["legal_aid"]),
+            ]
+    db.session.commit()
+    return a, b, users, made
+
+
+def post_contact(client, slug: str, **values: object):  # type: ignore[no-untyped-def]
+    page = client.get(f"/g/{slug}/contacts/new")
+    assert page.status_code == 200
+    data = contact_form(page.get_data(as_text=True), **values)
+    return client.post(f"/g/{slug}/contacts/new", data=data), data
+
+
+def in_days(days: int, hour: int = 9) -> tuple[str, str]:
+    day = local_today() + timedelta(days=days)
+    return day.isoformat(), f"{hour:02d}:00"
