@@ -27,7 +27,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clientcode
@@ -81,9 +81,9 @@ class CountField(IntegerField):
 
     def pre_validate(self, form):  # type: ignore[no-untyped-def]
         if self.data is not None and self.data < 0:
-            raise ValueError(_l("A count cannot be negative."))
+            raise ValidationError(_l("A count cannot be negative."))
         if self.data is not None and self.data > self.maximum:
-            raise ValueError(_l("Please enter at most %(n)s.", n=self.maximum))
+            raise ValidationError(_l("Please enter at most %(n)s.", n=self.maximum))
 
 
 class LenientDateField(DateField):
@@ -124,7 +124,7 @@ class CodeSelectField(SelectField):
 
     def pre_validate(self, form):  # type: ignore[no-untyped-def]
         if self.data not in (None, "") and self.data not in {str(v) for v, _ in self.choices}:
-            raise ValueError(_l("Please choose from the list."))
+            raise ValidationError(_l("Please choose from the list."))
 
 
 class CodeRadioField(RadioField):
@@ -134,7 +134,7 @@ class CodeRadioField(RadioField):
 
     def pre_validate(self, form):  # type: ignore[no-untyped-def]
         if self.data not in (None, "") and self.data not in {v for v, _ in self.choices}:
-            raise ValueError(_l("Please choose from the list."))
+            raise ValidationError(_l("Please choose from the list."))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -148,7 +148,7 @@ class MultiCheckboxField(SelectMultipleField):
     def pre_validate(self, form):  # type: ignore[no-untyped-def]
         allowed = {v for v, _ in self.choices}
         if any(v not in allowed for v in self.data or []):
-            raise ValueError(_l("Please choose from the list."))
+            raise ValidationError(_l("Please choose from the list."))
 
 
 class SubForm(Form):
@@ -260,7 +260,7 @@ class ContactForm(BaseForm):
             if f.errors:
                 ok = False
         if not self.sex.data and not self.sex.errors:
-            add_error(self.sex, _l("Choose the client's sex."))
+            add_error(self.sex, _l("Choose female, male or transgender."))
             ok = False
         try:
             year = clientcode.year_part(self.birth_year.data, max_year=self.today.year)

@@ -422,7 +422,7 @@ def reschedule(appointment_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("contacts.referral", referral_id=referral.id))
         return render_template("contacts/reschedule.html", form=form,
                                appointment=appointment, referral=referral), 400
-    local = appointment.scheduled_at.astimezone(ZoneInfo(_tz()))
+    local = appointment_service.as_utc(appointment.scheduled_at).astimezone(ZoneInfo(_tz()))
     form.appt_date.data, form.appt_time.data = local.date(), local.time()
     return render_template("contacts/reschedule.html", form=form, appointment=appointment,
                            referral=referral)

@@ -6,7 +6,7 @@ change: see the `_sync_reminders` hook called by create, reschedule, cancel and 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -24,6 +24,11 @@ class AppointmentError(ValueError):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _group(group_id: int) -> PeerGroup:
@@ -153,7 +158,7 @@ def mark_appointment(appointment_id: int, status: str, *, attended_on: date | No
     appointment = _open(appointment_id)
     if appointment.status not in ("scheduled", "missed", "attended"):
         raise AppointmentError("not_open")
-    if appointment.scheduled_at > now + timedelta(hours=12):
+    if as_utc(appointment.scheduled_at) > now + timedelta(hours=12):
         raise AppointmentError("not_yet")  # cannot have been kept or missed yet
     appointment.status = status
     referral = _referral_after_close(appointment)

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import String, and_, case, cast, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import tenancy
 from ..extensions import db
 from ..models import Appointment, Client, Contact, Provider, Referral, User
 from ..models._types import utcnow
@@ -257,7 +258,8 @@ def can_edit(contact: Contact, user_id: int, role: str, now: datetime | None = N
         return True
     now = now or utcnow()
     return (contact.peer_educator_id == user_id
-            and now - contact.created_at <= timedelta(days=PEER_EDIT_DAYS))
+            and now - appointment_service.as_utc(contact.created_at)
+            <= timedelta(days=PEER_EDIT_DAYS))
 
 
 EDITABLE_FIELDS = ("occurred_on", "channel", "participants_count", "counselling_topics",
@@ -343,7 +345,8 @@ def contacts_query(filters: ContactFilters):  # type: ignore[no-untyped-def]
     stmt = (
         select(Contact, referral_count.label("referrals"), User.display_name)
         .join(User, User.id == Contact.peer_educator_id)
-        .where(Contact.deleted_at.is_(None))
+        # Explicit, besides the automatic filter: the planner then uses the group's index.
+        .where(Contact.group_id == tenancy.require_group_id(), Contact.deleted_at.is_(None))
         .order_by(Contact.occurred_on.desc(), Contact.id.desc())
     )
     if filters.peer_educator_id is not None:
@@ -368,10 +371,45 @@ def contacts_query(filters: ContactFilters):  # type: ignore[no-untyped-def]
     return stmt
 
 
-def list_contacts(filters: ContactFilters, page: int, per_page: int):  # type: ignore[no-untyped-def]
+@dataclass
+class Page:
+    """One page of rows with what the pager macro needs."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def list_contacts(filters: ContactFilters, page: int, per_page: int) -> Page:
     """One page of contacts: [(contact, referral count, peer educator name)] and the pager."""
-    return db.paginate(contacts_query(filters), page=page, per_page=per_page, error_out=False,
-                       count=True)
+    stmt = contacts_query(filters)
+    total = db.session.scalar(
+        select(func.count()).select_from(
+            stmt.with_only_columns(Contact.id).order_by(None).subquery())
+    ) or 0
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page([tuple(r) for r in rows], page, per_page, total)
 
 
 def contact_referrals(contact_id: int) -> list[tuple[Referral, str | None]]:

@@ -67,21 +67,52 @@ def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
 
 
+_HASH: dict[str, str] = {}
+
+
+def quick_user(login: str, group, role: str, locale: str = "en"):  # type: ignore[no-untyped-def]
+    """A login with the test password, hashed once per run (argon2 is slow on a busy machine)."""
+    from harmnet.extensions import db
+    from harmnet.models import User
+    from harmnet.security import hash_password
+    from harmnet.services import org
+    from tests.support import PASSWORD
+
+    if "hash" not in _HASH:
+        _HASH["hash"] = hash_password(PASSWORD)
+    user = User(login=login, display_name=f"Name {login}", password_hash=_HASH["hash"],
+                locale=locale)
+    db.session.add(user)
+    db.session.flush()
+    org.grant_group_role(group, user, role)
+    return user
+
+
 @pytest.fixture
-def group_setup(two_groups, db):  # type: ignore[no-untyped-def]
-    """Two groups with users (see two_groups) and providers in each."""
+def group_setup(make_group, db):  # type: ignore[no-untyped-def]
+    """Groups A and B, each with a coordinator and two peer educators, and two providers.
+
+    Returns (group a, group b, {name: user}, {slug: [provider ids]}): plain ids, because
+    under row-level security a group-owned object cannot be refreshed outside its group.
+    """
     from harmnet.services import providers
     from tests.support import in_group
 
-    a, b, users = two_groups
+    a = make_group("group-a")
+    b = make_group("group-b")
+    users = {}
+    for group, tag in ((a, "a"), (b, "b")):
+        users[f"{tag}_coord"] = quick_user(f"{tag}-coord", group, "coordinator")
+        users[f"{tag}_peer"] = quick_user(f"{tag}-peer", group, "peer_educator")
+        users[f"{tag}_peer2"] = quick_user(f"{tag}-peer2", group, "peer_educator")
     made = {}
     for group in (a, b):
         with in_group(group.id):
             made[group.slug] = [
                 providers.create_provider(group.id, name=f"Clinic {group.slug}",
-                                          services=["hiv_test", "pep"], address="1 Phố Huế"),
+                                          services=["hiv_test", "pep"], address="1 Phố Huế").id,
                 providers.create_provider(group.id, name=f"Legal aid {group.slug}",
-                                          services=["legal_aid"]),
+                                          services=["legal_aid"]).id,
             ]
     db.session.commit()
     return a, b, users, made

@@ -97,7 +97,7 @@ def test_referral_with_appointment_and_reminder(client, db, group_setup):
     day, at = in_days(3, 10)
     response, _ = post_contact(client, "group-a", **{
         "referrals-0-service": "hiv_test",
-        "referrals-0-provider": str(providers["group-a"][0].id),
+        "referrals-0-provider": str(providers["group-a"][0]),
         "referrals-0-appt_date": day, "referrals-0-appt_time": at,
         "referrals-0-reminder_consent": "y", "referrals-0-reminder_channel": "sms",
         "referrals-0-contact_value": "0912 345 678",
@@ -111,7 +111,7 @@ def test_referral_with_appointment_and_reminder(client, db, group_setup):
         appointment = db.session.scalar(select(Appointment))
         assert appointment.contact_value == "0912 345 678"
         assert appointment.channel == "sms" and appointment.reminder_consent
-        assert appointment.provider_id == providers["group-a"][0].id
+        assert appointment.provider_id == providers["group-a"][0]
         local = appointment.scheduled_at.astimezone(__import__("zoneinfo").ZoneInfo(
             "Asia/Ho_Chi_Minh"))
         assert (local.date().isoformat(), local.strftime("%H:%M")) == (day, at)
