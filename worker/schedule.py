@@ -10,6 +10,10 @@ BEAT_SCHEDULE: dict = {
         "task": "worker.tasks.maintenance.purge_expired_invitations",
         "schedule": crontab(minute=17),  # hourly
     },
+    "purge-appointment-contacts": {
+        "task": "worker.tasks.contacts.purge_appointment_contacts",
+        "schedule": crontab(minute=23),  # hourly: values live at most an hour past their date
+    },
 }
 
 

@@ -128,3 +128,27 @@ def post_contact(client, slug: str, **values: object):  # type: ignore[no-untype
 def in_days(days: int, hour: int = 9) -> tuple[str, str]:
     day = local_today() + timedelta(days=days)
     return day.isoformat(), f"{hour:02d}:00"
+
+
+def make_contact(group_id: int, user_id: int, *, code: str = "LAMIF1990",
+                 days_ago: int = 0, referrals: list | None = None, **values: object) -> int:
+    """Record a contact through the service (fast set-up); returns its id."""
+    import secrets
+
+    from harmnet import clientcode
+    from harmnet.extensions import db
+    from harmnet.services import contacts
+    from tests.support import in_group
+
+    with in_group(group_id):
+        data = contacts.ContactInput(
+            occurred_on=local_today() - timedelta(days=days_ago),
+            channel=values.pop("channel", "in_person"),
+            pseudonym=clientcode.pseudonym(group_id, code),
+            sex=code[4], age_band="25-34", referrals=referrals or [], **values,
+        )
+        if data.channel == "group_session":
+            data.pseudonym, data.participants_count = None, data.participants_count or 10
+        contact = contacts.create_contact(group_id, user_id, data, secrets.token_urlsafe(16))
+        db.session.commit()
+        return contact.id

@@ -93,7 +93,7 @@ def test_inactive_provider_is_refused(client, db, group_setup):
         db.session.commit()
     login(client, "a-peer")
     response, _ = post_contact(client, "group-a", **{
-        "referrals-0-service": "legal_aid", "referrals-0-provider": str(provider.id)})
+        "referrals-0-service": "legal_aid", "referrals-0-provider": str(made["group-a"][1])})
     assert response.status_code == 400
     _nothing_saved(db, a.id)
 
