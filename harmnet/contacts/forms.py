@@ -31,7 +31,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clientcode
-from ..forms import BaseForm, no_html
+from ..forms import BaseForm
 from ..models.contacts import AGE_BANDS, CHANNELS, COUNSELLING_TOPICS, SERVICES
 from ..services.contacts import (
     DELETE_REASONS,

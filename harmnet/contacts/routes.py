@@ -265,7 +265,8 @@ def edit(contact_id: int):  # type: ignore[no-untyped-def]
                                    **form.values(is_session))
         except service.ContactError as exc:
             db.session.rollback()
-            add_error(form.channel, CONTACT_ERRORS.get(exc.code, ("", _l("Please check the form.")))[1])
+            fallback = ("", _l("Please check the form."))
+            add_error(form.channel, CONTACT_ERRORS.get(exc.code, fallback)[1])
         else:
             db.session.commit()
             flash(_("Changes saved."), "success")

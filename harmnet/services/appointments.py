@@ -162,10 +162,10 @@ def mark_appointment(appointment_id: int, status: str, *, attended_on: date | No
         raise AppointmentError("not_yet")  # cannot have been kept or missed yet
     appointment.status = status
     referral = _referral_after_close(appointment)
-    if referral is not None:
-        if status == "attended" and referral.status in ("referred", "booked"):
-            referral.status = "completed"
-            referral.completed_on = attended_on or now.date()
+    if (referral is not None and status == "attended"
+            and referral.status in ("referred", "booked")):
+        referral.status = "completed"
+        referral.completed_on = attended_on or now.date()
     db.session.flush()
     _sync_reminders(appointment, "closed")
     audit.record(f"appointment.{status}", "appointment", appointment.id, actor_id=actor_id)

@@ -74,7 +74,7 @@ def test_two_racing_posts_with_one_token_save_one_contact(app, client, db, group
         barrier = threading.Barrier(2)
         results: list = [None, None]
 
-        def post(i: int) -> None:
+        def post(i: int, barrier=barrier, results=results, clients=clients, data=data) -> None:  # type: ignore[no-untyped-def]
             with app.app_context():
                 barrier.wait()
                 results[i] = clients[i].post("/g/group-a/contacts/new", data=data)
