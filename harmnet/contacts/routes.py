@@ -177,8 +177,8 @@ def new():  # type: ignore[no-untyped-def]
         age_band = form.age_band.data or age_band_for(form.birth_year_value(),
                                                       form.occurred_on.data)
     try:
-        contact = service.create_contact(g.group.id, current_user.id,
-                                         form.to_input(pseudonym, age_band), key)
+        contact_id = service.create_contact(g.group.id, current_user.id,
+                                            form.to_input(pseudonym, age_band), key)
     except service.DuplicateSubmission as dup:
         db.session.rollback()
         flash(_("This contact was already saved; it was not saved twice."), "info")
@@ -195,7 +195,7 @@ def new():  # type: ignore[no-untyped-def]
         return _render_new(form, 400, form_message=APPOINTMENT_ERRORS.get(exc.code))
     db.session.commit()
     flash(_("Contact saved."), "success")
-    return redirect(url_for("contacts.new", saved=contact.id))
+    return redirect(url_for("contacts.new", saved=contact_id))
 
 
 # --- lists --------------------------------------------------------------------------------

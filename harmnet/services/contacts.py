@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import String, and_, case, cast, exists, func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from .. import tenancy
 from ..extensions import db
@@ -125,27 +124,40 @@ def client_summary(pseudonym: str) -> ClientSummary | None:
                          client.age_band)
 
 
-def _get_or_create_client(group_id: int, pseudonym: str, occurred_on: date,
-                          sex: str | None, age_band: str | None) -> Client:
+def _client_id(group_id: int, pseudonym: str, occurred_on: date,
+               sex: str | None, age_band: str | None) -> int:
+    """The id of the client with this pseudonym, made on first contact."""
     client = find_client(pseudonym)
     if client is not None:
         if occurred_on < client.first_contact_on:
             client.first_contact_on = occurred_on  # a late entry of an earlier meeting
-        return client
+        return client.id
     if age_band not in AGE_BANDS:
         raise ContactError("age_band_needed")
-    client = Client(group_id=group_id, pseudonym=pseudonym, first_contact_on=occurred_on,
-                    sex=sex, age_band=age_band)
     # Two peer educators may record the same new client at once: the unique
     # (group_id, pseudonym) decides, and the loser uses the winner's row.
-    try:
-        with db.session.begin_nested():
-            db.session.add(client)
-    except IntegrityError:
-        client = find_client(pseudonym)
-        if client is None:
-            raise
-    return client
+    client_id = db.session.execute(
+        _insert(Client)
+        .values(group_id=group_id, pseudonym=pseudonym, first_contact_on=occurred_on,
+                sex=sex, age_band=age_band)
+        .on_conflict_do_nothing(index_elements=["group_id", "pseudonym"])
+        .returning(Client.id)
+    ).scalar()
+    if client_id is None:
+        winner = find_client(pseudonym)
+        if winner is None:
+            raise ContactError("code_needed")
+        client_id = winner.id
+    return client_id
+
+
+def _insert(model):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT for the session's backend (PostgreSQL or SQLite)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
 
 
 # --- contacts -----------------------------------------------------------------------------
@@ -172,8 +184,8 @@ def _check_provider(provider_id: int | None) -> None:
 
 
 def create_contact(group_id: int, peer_educator_id: int, data: ContactInput,
-                   idempotency_key: str) -> Contact:
-    """Record a contact with its client, referrals and appointments.
+                   idempotency_key: str) -> int:
+    """Record a contact with its client, referrals and appointments; returns its id.
 
     Raises DuplicateSubmission when the token was used before, also when the earlier
     request commits while this one runs (the unique (group_id, idempotency_key) decides).
@@ -195,36 +207,41 @@ def create_contact(group_id: int, peer_educator_id: int, data: ContactInput,
     else:
         if not data.pseudonym:
             raise ContactError("code_needed")
-        client_id = _get_or_create_client(group_id, data.pseudonym, data.occurred_on,
-                                          data.sex, data.age_band).id
+        client_id = _client_id(group_id, data.pseudonym, data.occurred_on, data.sex,
+                               data.age_band)
 
-    contact = Contact(
-        group_id=group_id,
-        occurred_on=data.occurred_on,
-        channel=data.channel,
-        client_id=client_id,
-        participants_count=participants,
-        peer_educator_id=peer_educator_id,
-        counselling_topics=list(data.counselling_topics),
-        condoms=data.condoms,
-        lubricants=data.lubricants,
-        leaflets=data.leaflets,
-        self_test_kits=data.self_test_kits,
-        notes=data.notes,
-        idempotency_key=idempotency_key,
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(contact)
-    except IntegrityError:
+    # One statement decides a double submit: the unique (group_id, idempotency_key) makes
+    # a second insert with the same token do nothing, also when the first has not
+    # committed yet (PostgreSQL waits for it, then skips).
+    contact_id = db.session.execute(
+        _insert(Contact)
+        .values(
+            group_id=group_id,
+            occurred_on=data.occurred_on,
+            channel=data.channel,
+            client_id=client_id,
+            participants_count=participants,
+            peer_educator_id=peer_educator_id,
+            counselling_topics=list(data.counselling_topics),
+            condoms=data.condoms,
+            lubricants=data.lubricants,
+            leaflets=data.leaflets,
+            self_test_kits=data.self_test_kits,
+            notes=data.notes,
+            idempotency_key=idempotency_key,
+        )
+        .on_conflict_do_nothing(index_elements=["group_id", "idempotency_key"])
+        .returning(Contact.id)
+    ).scalar()
+    if contact_id is None:
         winner = contact_by_key(idempotency_key)
         if winner is None:
-            raise
-        raise DuplicateSubmission(winner.id) from None
+            raise ContactError("duplicate_vanished")
+        raise DuplicateSubmission(winner.id)
 
     for ref in data.referrals:
         referral = Referral(
-            group_id=group_id, contact_id=contact.id, client_id=client_id,
+            group_id=group_id, contact_id=contact_id, client_id=client_id,
             service=ref.service, provider_id=ref.provider_id, status="referred",
             referred_on=data.occurred_on,
         )
@@ -238,7 +255,7 @@ def create_contact(group_id: int, peer_educator_id: int, data: ContactInput,
                 contact_value=appt.contact_value, actor_id=peer_educator_id,
             )
     db.session.flush()
-    return contact
+    return contact_id
 
 
 def get_contact(contact_id: int) -> Contact | None:

@@ -149,6 +149,6 @@ def make_contact(group_id: int, user_id: int, *, code: str = "LAMIF1990",
         )
         if data.channel == "group_session":
             data.pseudonym, data.participants_count = None, data.participants_count or 10
-        contact = contacts.create_contact(group_id, user_id, data, secrets.token_urlsafe(16))
+        contact_id = contacts.create_contact(group_id, user_id, data, secrets.token_urlsafe(16))
         db.session.commit()
-        return contact.id
+        return contact_id
