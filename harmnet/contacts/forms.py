@@ -239,13 +239,21 @@ class ContactForm(BaseForm):
                           max_entries=REFERRAL_SLOTS)
     notes = TextAreaField(_l("Notes"), validators=[maxlen(NOTES_MAX)])
 
-    def setup(self, *, today: date, now: datetime, tz: str, providers: list) -> ContactForm:
-        """Per-request context: the group's today, now (UTC), timezone and providers."""
+    def setup(self, *, today: date, now: datetime, tz: str) -> ContactForm:
+        """Per-request context: the group's today, now (UTC) and timezone."""
         self.today, self.now, self.tz = today, now, tz
+        self.has_providers = False
+        return self
+
+    def set_providers(self, providers: list) -> None:
+        """The provider choices (loaded only when a page shows them or a post names one)."""
         choices = [("", "—"), *((str(p.id), p.name) for p in providers)]
         for entry in self.referrals:
             entry.form.provider.choices = choices
-        return self
+        self.has_providers = True
+
+    def names_a_provider(self) -> bool:
+        return any(entry.form.provider.data for entry in self.referrals)
 
     @property
     def is_session(self) -> bool:

@@ -134,13 +134,17 @@ def _appointment_or_404(appointment_id: int):  # type: ignore[no-untyped-def]
 
 
 def _render_new(form: ContactForm, status: int = 200, **extra: object):  # type: ignore[no-untyped-def]
+    if not form.has_providers:
+        form.set_providers(service.active_providers())
     return render_template("contacts/new.html", form=form, **extra), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():  # type: ignore[no-untyped-def]
     form = ContactForm()
-    form.setup(today=_today(), now=utcnow(), tz=_tz(), providers=service.active_providers())
+    form.setup(today=_today(), now=utcnow(), tz=_tz())
+    if form.names_a_provider():  # most posts name none: spare the query
+        form.set_providers(service.active_providers())
     if request.method == "GET":
         form.idempotency_key.data = secrets.token_urlsafe(24)
         form.occurred_on.data = form.today
@@ -193,9 +197,10 @@ def new():  # type: ignore[no-untyped-def]
     except appointment_service.AppointmentError as exc:
         db.session.rollback()
         return _render_new(form, 400, form_message=APPOINTMENT_ERRORS.get(exc.code))
+    target = url_for("contacts.new", saved=contact_id)  # before the commit expires g.group
     db.session.commit()
     flash(_("Contact saved."), "success")
-    return redirect(url_for("contacts.new", saved=contact_id))
+    return redirect(target)
 
 
 # --- lists --------------------------------------------------------------------------------

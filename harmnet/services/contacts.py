@@ -190,9 +190,6 @@ def create_contact(group_id: int, peer_educator_id: int, data: ContactInput,
     Raises DuplicateSubmission when the token was used before, also when the earlier
     request commits while this one runs (the unique (group_id, idempotency_key) decides).
     """
-    existing = contact_by_key(idempotency_key)
-    if existing is not None:
-        raise DuplicateSubmission(existing.id)
     if data.channel not in CHANNELS:
         raise ContactError("unknown_channel")
     for ref in data.referrals:
