@@ -22,7 +22,7 @@ from sqlalchemy import select
 from .. import clientcode
 from ..access import coordinator_required
 from ..extensions import db
-from ..models import GroupMembership, User
+from ..models import Client, GroupMembership, User
 from ..models._types import utcnow
 from ..security import mask_phone
 from ..services import appointments as appointment_service
@@ -242,8 +242,6 @@ def show(contact_id: int):  # type: ignore[no-untyped-def]
     appointments = service.referral_appointments([r.id for r, _ in referrals])
     client = None
     if contact.client_id is not None:
-        from ..models import Client
-
         client = db.session.scalar(select(Client).where(Client.id == contact.client_id))
     author = db.session.get(User, contact.peer_educator_id)
     return render_template(

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from harmnet.models import Appointment, Client, Contact, Referral
 from tests.contacts.conftest import in_days, local_today, post_contact
-from tests.support import in_group, login
+from tests.support import csrf_from, in_group, login
 
 
 def checked_channel(html: str) -> str | None:
@@ -134,3 +134,26 @@ def test_appointment_without_consent_keeps_no_contact_value(client, db, group_se
     with in_group(a.id):
         appointment = db.session.scalar(select(Appointment))
         assert appointment.contact_value is None and not appointment.reminder_consent
+
+
+def test_same_answers_in_two_groups_make_two_unrelated_clients(client, db, group_setup):
+    a, b, _users, _p = group_setup
+    login(client, "a-peer")
+    post_contact(client, "group-a")
+    client.post("/logout", data={"csrf_token": csrf_from(
+        client.get("/g/group-a/contacts/new").get_data(as_text=True))})
+    login(client, "b-peer")
+    response, _ = post_contact(client, "group-b")
+    assert response.status_code == 302
+    with in_group(a.id):
+        first = db.session.scalar(select(Client.pseudonym))
+    with in_group(b.id):
+        second = db.session.scalar(select(Client.pseudonym))
+    assert first and second and first != second
+    # Group B's check does not see group A's client: a new client there.
+    from tests.contacts.conftest import contact_form
+
+    page = client.get("/g/group-b/contacts/new")
+    data = contact_form(page.get_data(as_text=True), action="check")
+    html = client.post("/g/group-b/contacts/new", data=data).get_data(as_text=True)
+    assert "seen 1 time" in html
