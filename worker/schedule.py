@@ -17,6 +17,10 @@ BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=2),
         "options": {"queue": "reports"},
     },
+    "purge-appointment-contacts": {
+        "task": "worker.tasks.contacts.purge_appointment_contacts",
+        "schedule": crontab(minute=23),  # hourly: values live at most an hour past their date
+    },
 }
 
 
