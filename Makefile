@@ -20,7 +20,7 @@ install: $(BIN)/activate
 
 # Compile the catalogues (the .mo files are build output, not committed).
 translations: install
-	$(BIN)/pybabel compile -q -d harmnet/translations -f
+	$(BIN)/pybabel compile --statistics -d harmnet/translations -f
 
 translations-extract: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
@@ -45,7 +45,7 @@ run: seed
 	@echo "    dept-hn (department viewer, Hà Nội), admin (platform admin)"
 	@echo "  Ctrl-C stops the web server and the worker."
 	@echo ""
-	$(BIN)/honcho start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 test: install translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -106,8 +106,6 @@ def make_config(database: TestDatabase, **overrides: object) -> TestingConfig:
     if REDIS_URL:
         cfg.REDIS_URL = REDIS_URL
         cfg.RATELIMIT_STORAGE_URI = REDIS_URL
-    # A fresh limiter namespace per app, so one test's failed logins never limit another's.
-    cfg.RATELIMIT_KEY_PREFIX = f"t{uuid.uuid4().hex[:10]}"
     for key, value in overrides.items():
         setattr(cfg, key, value)
     return cfg
@@ -123,9 +121,12 @@ def app_config(database: TestDatabase) -> TestingConfig:
 def app(database: TestDatabase, app_config: TestingConfig) -> Iterator[Flask]:
     from harmnet import create_app
     from harmnet.extensions import db as _db
+    from harmnet.extensions import limiter
 
     app = create_app(app_config)
     with app.app_context():
+        # One limiter serves every app the suite creates: start each test with clean counts.
+        limiter.reset()
         yield app
         _db.session.remove()
         _db.engine.dispose()
@@ -139,8 +140,31 @@ def db(app: Flask):  # type: ignore[no-untyped-def]
     return _db
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Flask reuses an already-pushed app context for a request, and the `app` fixture keeps one
+    open for the test body; without this, `g` (the tenant context, Flask-Login's cached user,
+    the CSRF token) would leak from one request into the next and hide real bugs.
+    The test's own session commits before each request (so the request sees the test's rows)
+    and forgets what it loaded after (so the test sees what the request wrote). So read what
+    you need from a group-owned object inside `in_group(...)`: outside it, reloading an
+    expired object finds no row on PostgreSQL (row-level security), as it should.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from harmnet.extensions import db as _db
+
+        _db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        _db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

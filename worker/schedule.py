@@ -10,6 +10,17 @@ BEAT_SCHEDULE: dict = {
         "task": "worker.tasks.maintenance.purge_expired_invitations",
         "schedule": crontab(minute=17),  # hourly
     },
+    # Hourly, because "02:00 on day 1" falls at a different UTC hour in each group's
+    # timezone; the task picks the groups whose local time it is.
+    "reports-monthly-fanout": {
+        "task": "worker.tasks.reports.monthly_fanout",
+        "schedule": crontab(minute=2),
+        "options": {"queue": "reports"},
+    },
+    "purge-appointment-contacts": {
+        "task": "worker.tasks.contacts.purge_appointment_contacts",
+        "schedule": crontab(minute=23),  # hourly: values live at most an hour past their date
+    },
 }
 
 

@@ -107,7 +107,8 @@ def account():  # type: ignore[no-untyped-def]
             accounts.sign_out_everywhere(current_user)
             audit.record("password.changed", "user", current_user.id)
             db.session.commit()
-            _start_session(current_user)  # keep this device signed in under the new version
+            # Keep this device signed in under the new session version.
+            _start_session(current_user._get_current_object())
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("auth.account"))
     if action == "everywhere" and everywhere_form.validate_on_submit():

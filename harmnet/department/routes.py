@@ -1,17 +1,255 @@
-"""Routes: the department landing page (names of groups and child departments only)."""
+"""Routes of the department workspace. They read report snapshots only, never group tables."""
 
 from __future__ import annotations
 
-from flask import g, render_template
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
-from ..services import org
+from .. import indicators
+from ..access import department_manager_required
+from ..extensions import db
+from ..models import PeerGroup
+from ..services import audit, dhis2, exports, org
+from ..services import reports as service
 from . import bp
+from .charts import bar_chart
+from .forms import Dhis2Form, RefreshForm, mapping_form, targets_form
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+    "xml": "application/xml",
+}
+
+
+def _locale() -> str:
+    return str(get_locale() or "vi")
+
+
+def _default_month() -> str:
+    return service.previous_month(service.local_now("Asia/Ho_Chi_Minh").date())
+
+
+def _period() -> tuple[str, list[str]]:
+    """The ?p= period (YYYY-MM, YYYY-Qn or YYYY) and its months; 400 when malformed."""
+    spec = request.args.get("p") or _default_month()
+    try:
+        return spec, service.period_months(spec, g.department.fiscal_year_start_month)
+    except ValueError:
+        abort(400)
+
+
+def _year() -> int:
+    raw = request.args.get("year") or _default_month()[:4]
+    if not (raw.isdigit() and len(raw) == 4):
+        abort(400)
+    return int(raw)
+
+
+def _subtree_group(group_id: int) -> PeerGroup:
+    """A group of this department's subtree, or 404 (the names are all a department sees)."""
+    groups = {gr.id: gr for gr in service.subtree_groups(g.department.id)}
+    if group_id not in groups:
+        abort(404)
+    return groups[group_id]
+
+
+def _period_choices(spec: str) -> dict:
+    year = spec[:4]
+    return {"year": year, "months": service.period_months(year, 1),
+            "quarters": [f"{year}-Q{i}" for i in range(1, 5)],
+            "prev_year": str(int(year) - 1), "next_year": str(int(year) + 1)}
 
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
+    spec, months = _period()
+    snapshots = service.current_snapshots(g.department.id, months)
+    groups = org.department_groups(g.department.id)
+    reported = {s.group_id for s in snapshots}
     return render_template(
-        "department/home.html",
+        "department/dashboard.html",
         children=org.child_departments(g.department.id),
-        groups=org.department_groups(g.department.id),
+        groups=groups,
+        spec=spec, months=months, choices=_period_choices(spec),
+        totals=service.totals(snapshots), catalogue=indicators.CATALOGUE,
+        locale=_locale(), reported=len(reported),
+        expected=len(groups) * len(months), received=len(snapshots),
+        cell_label=indicators.cell_label,
     )
+
+
+@bp.get("/groups")
+def groups_table():  # type: ignore[no-untyped-def]
+    spec, months = _period()
+    snapshots = service.current_snapshots(g.department.id, months)
+    return render_template(
+        "department/groups.html", spec=spec, months=months, choices=_period_choices(spec),
+        groups=service.subtree_groups(g.department.id),
+        by_group=service.totals_by_group(snapshots), catalogue=indicators.CATALOGUE,
+        locale=_locale(),
+    )
+
+
+@bp.get("/trends")
+def trends():  # type: ignore[no-untyped-def]
+    year = _year()
+    months = service.period_months(str(year), g.department.fiscal_year_start_month)
+    series = service.monthly_series(service.current_snapshots(g.department.id, months), months)
+    charts = [(i, bar_chart(series[i.code], months)) for i in indicators.CATALOGUE]
+    return render_template("department/trends.html", year=year, charts=charts,
+                           locale=_locale())
+
+
+@bp.route("/targets", methods=["GET", "POST"])
+def targets():  # type: ignore[no-untyped-def]
+    year = _year()
+    months = service.period_months(str(year), g.department.fiscal_year_start_month)
+    current = service.targets(g.department.id, year)
+    form = targets_form(current)() if g.department_role == "manager" else None
+    if request.method == "POST":
+        if form is None:
+            abort(403)
+        if form.validate_on_submit():
+            service.set_targets(g.department.id, year, {
+                i.code: getattr(form, f"t_{i.code}").data for i in indicators.CATALOGUE})
+            db.session.commit()
+            flash(_("Targets saved."), "success")
+            return redirect(url_for(".targets", year=year))
+    totals = service.totals(service.current_snapshots(g.department.id, months))
+    rows = []
+    for i in indicators.CATALOGUE:
+        cell = totals.headline(i.code)
+        target = current.get(i.code)
+        pct = round(100 * cell.value / target) if target else None
+        rows.append((i, cell, target, pct))
+    status = 400 if form is not None and form.errors else 200
+    return render_template("department/targets.html", year=year, rows=rows, form=form,
+                           locale=_locale()), status
+
+
+@bp.get("/completeness")
+def completeness():  # type: ignore[no-untyped-def]
+    year = _year()
+    months = service.period_months(str(year), g.department.fiscal_year_start_month)
+    return render_template(
+        "department/completeness.html", year=year, months=months,
+        groups=service.subtree_groups(g.department.id),
+        table=service.completeness(g.department.id, months),
+    )
+
+
+@bp.get("/history/<int:group_id>/<period>")
+def history(group_id: int, period: str):  # type: ignore[no-untyped-def]
+    group = _subtree_group(group_id)
+    try:
+        service.month_bounds(period)
+    except ValueError:
+        abort(404)
+    versions = service.history(g.department.id, group_id, period)
+    if not versions:
+        abort(404)
+    return render_template("department/history.html", grp=group, period=period,
+                           versions=versions, catalogue=indicators.CATALOGUE,
+                           locale=_locale(), cell_label=indicators.cell_label)
+
+
+@bp.get("/definitions")
+def definitions():  # type: ignore[no-untyped-def]
+    return render_template("department/definitions.html", catalogue=indicators.CATALOGUE,
+                           locale=_locale(), cell_label=indicators.cell_label)
+
+
+@bp.get("/exports")
+def exports_page():  # type: ignore[no-untyped-def]
+    spec, months = _period()
+    return render_template("department/exports.html", spec=spec, choices=_period_choices(spec),
+                           refresh_form=RefreshForm(formdata=None, period=months[-1]))
+
+
+@bp.get("/export.<fmt>")
+def export(fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in EXPORT_TYPES:
+        abort(404)
+    spec, months = _period()
+    rows = exports.export_rows(g.department.id, months)
+    codes = exports.code_map(g.department.id)
+    if fmt == "csv":
+        body: str | bytes = exports.to_csv(rows, codes, _locale())
+    elif fmt == "xlsx":
+        body = exports.to_xlsx(rows, codes, _locale())
+    elif fmt == "json":
+        body = exports.to_dhis2_json(rows, codes)
+    else:
+        body = exports.to_adx(rows, codes)
+    audit.record("report.exported", "department", g.department.id, format=fmt, period=spec)
+    db.session.commit()
+    name = f"harmnet-{g.department.code}-{spec}" + (
+        {"json": "-dhis2.json", "xml": "-adx.xml"}.get(fmt) or f".{fmt}")
+    return Response(body, mimetype=EXPORT_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/refresh")
+@department_manager_required
+def refresh():  # type: ignore[no-untyped-def]
+    form = RefreshForm()
+    if not form.validate_on_submit():
+        return render_template("department/exports.html", spec=_default_month(),
+                               choices=_period_choices(_default_month()),
+                               refresh_form=form), 400
+    from worker.tasks.reports import enqueue_refresh
+
+    ids = [gr.id for gr in service.subtree_groups(g.department.id)]
+    audit.record("report.refresh_requested", "department", g.department.id,
+                 period=form.period.data, groups=len(ids))
+    db.session.commit()
+    enqueue_refresh(ids, form.period.data)
+    flash(_("The month is being recomputed for %(n)s groups. A new version appears only where"
+            " values changed.", n=len(ids)), "success")
+    return redirect(url_for(".exports_page", p=form.period.data))
+
+
+@bp.route("/mapping", methods=["GET", "POST"])
+@department_manager_required
+def mapping():  # type: ignore[no-untyped-def]
+    keys = exports.mapping_keys(g.department.id)
+    codes = exports.code_map(g.department.id)
+    form = mapping_form(keys, codes)()
+    if form.validate_on_submit():
+        exports.save_mapping(g.department.id, {
+            form.field_keys[name]: (getattr(form, name).data or "").strip()
+            for name in form.field_keys})
+        db.session.commit()
+        flash(_("Codes saved."), "success")
+        return redirect(url_for(".mapping"))
+    sections = {kind: [] for kind in keys}
+    for name, (kind, key) in form.field_keys.items():
+        sections[kind].append((getattr(form, name), key))
+    return render_template("department/mapping.html", form=form, sections=sections,
+                           locale=_locale(), cell_label=indicators.cell_label,
+                           names={i.code: i.name(_locale()) for i in indicators.CATALOGUE}), (
+        400 if form.errors else 200)
+
+
+@bp.route("/dhis2", methods=["GET", "POST"])
+@department_manager_required
+def dhis2_settings():  # type: ignore[no-untyped-def]
+    current = dhis2.settings_for(g.department.id)
+    form = Dhis2Form(obj=current) if request.method == "GET" else Dhis2Form()
+    if request.method == "GET":
+        form.password.data = ""
+    if form.validate_on_submit():
+        dhis2.save_settings(g.department.id, form.url.data or "", form.username.data or "",
+                            form.password.data or None, bool(form.enabled.data))
+        audit.record("report.dhis2_settings_saved", "department", g.department.id,
+                     enabled=bool(form.enabled.data))
+        db.session.commit()
+        flash(_("Push settings saved."), "success")
+        return redirect(url_for(".dhis2_settings"))
+    return render_template("department/dhis2.html", form=form, current=current,
+                           pushes=dhis2.recent_pushes(g.department.id)), (
+        400 if form.errors else 200)
+

@@ -13,11 +13,12 @@ from .contacts import Appointment, Client, Contact, Provider, Referral
 from .members import Attendance, Member, Training
 from .org import GROUP_KINDS, Department, PeerGroup
 from .reminders import OutboxMessage, Reminder
-from .reports import ReportSnapshot, Target
+from .reports import CodeMapping, Dhis2Push, Dhis2Settings, ReportSnapshot, Target
 
 __all__ = [
     "DEPARTMENT_ROLES", "GROUP_KINDS", "GROUP_ROLES", "Appointment", "Attendance", "AuditEvent",
-    "Client", "Contact", "Department", "DepartmentRole", "GroupMembership", "Invitation",
-    "Member", "OutboxMessage", "PeerGroup", "Provider", "Referral", "Reminder",
+    "Client", "CodeMapping", "Contact", "Department", "DepartmentRole", "Dhis2Push",
+    "Dhis2Settings", "GroupMembership", "Invitation", "Member", "OutboxMessage", "PeerGroup",
+    "Provider", "Referral", "Reminder",
     "ReportSnapshot", "Target", "Training", "User",
 ]

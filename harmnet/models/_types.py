@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
 
 from ..tenancy import BigId
 
@@ -20,20 +21,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(DateTime):
-    """Timestamps are stored in UTC; SQLite hands them back naive, so mark them UTC again."""
+class UTCDateTime(TypeDecorator):
+    """Timestamps are stored in UTC; SQLite hands them back naive, so mark them UTC again.
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    A TypeDecorator, not a DateTime subclass: dialects replace a DateTime subclass by their
+    own DATETIME type (SQLite's dropped the result processor, so values came back naive).
+    """
 
-    def result_processor(self, dialect, coltype):  # type: ignore[override]
-        parent = super().result_processor(dialect, coltype)
+    impl = DateTime(timezone=True)
+    cache_ok = True
 
-        def process(value):  # type: ignore[no-untyped-def]
-            if parent is not None:
-                value = parent(value)
-            if isinstance(value, datetime) and value.tzinfo is None:
-                value = value.replace(tzinfo=UTC)
-            return value
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if isinstance(value, datetime):
+            # A naive value is taken to be UTC already (every default is utcnow()).
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)  # SQLite keeps the wall clock only
+        return value
 
-        return process
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value

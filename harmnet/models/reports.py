@@ -1,4 +1,5 @@
-"""Department-level data: de-identified report snapshots and yearly targets."""
+"""Department-level data: de-identified report snapshots, yearly targets, export mapping
+and DHIS2 push settings and results."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..security import EncryptedString
 from ._types import BigId, JSONType, UTCDateTime, utcnow
+
+SNAPSHOT_REASONS = ("monthly", "refresh", "seed")
+MAPPING_KINDS = ("dataset", "orgunit", "element", "coc")
 
 
 class ReportSnapshot(db.Model):
     """An immutable, versioned, de-identified monthly report of one group.
 
     Not group-scoped: it belongs to the department's side of the wall. It holds counts only.
+    A new version is written only when the published values change; rows are never updated
+    (on PostgreSQL a trigger refuses UPDATE).
     """
 
     __tablename__ = "report_snapshots"
@@ -29,12 +36,14 @@ class ReportSnapshot(db.Model):
     #: YYYY-MM
     period: Mapped[str] = mapped_column(String(7))
     version: Mapped[int] = mapped_column(default=1)
-    #: final | superseded
+    #: final (kept for compatibility; the latest version is the current one)
     status: Mapped[str] = mapped_column(String(12), default="final")
     #: Indicator values, suppressed for the department (no row-level data ever).
     payload: Mapped[dict] = mapped_column(JSONType, default=dict)
     #: SHA-256 of the canonical payload.
     checksum: Mapped[str] = mapped_column(String(64))
+    #: What wrote it: monthly | refresh | seed.
+    reason: Mapped[str] = mapped_column(String(12), default="monthly", server_default="monthly")
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -49,3 +58,61 @@ class Target(db.Model):
     indicator: Mapped[str] = mapped_column(String(60))
     year: Mapped[int]
     value: Mapped[int]
+
+
+class CodeMapping(db.Model):
+    """One export code a department manager set: an org unit, data element, category option
+    combination or data set code of the department's DHIS2 (or ADX) system."""
+
+    __tablename__ = "code_mappings"
+    __table_args__ = (UniqueConstraint("department_id", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    department_id: Mapped[int] = mapped_column(BigId, ForeignKey("departments.id"))
+    #: dataset | orgunit | element | coc
+    kind: Mapped[str] = mapped_column(String(10))
+    #: "" (dataset), "dept:<code>" / "group:<slug>" (orgunit), an indicator code (element),
+    #: a cell key (coc).
+    key: Mapped[str] = mapped_column(String(80))
+    code: Mapped[str] = mapped_column(String(80))
+
+
+class Dhis2Settings(db.Model):
+    """A department's optional DHIS2-compatible endpoint for pushing dataValueSets."""
+
+    __tablename__ = "dhis2_settings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    department_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("departments.id"), unique=True
+    )
+    #: e.g. https://dhis2.example.org/api/dataValueSets
+    url: Mapped[str] = mapped_column(String(300))
+    username: Mapped[str] = mapped_column(String(100), default="")
+    #: Fernet ciphertext; never shown again once saved.
+    password: Mapped[str | None] = mapped_column(EncryptedString(600))
+    enabled: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Dhis2Push(db.Model):
+    """One push of a snapshot's values to a department's DHIS2 endpoint, and its result."""
+
+    __tablename__ = "dhis2_pushes"
+    __table_args__ = (
+        Index("ix_dhis2_pushes_department_id_created_at", "department_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    department_id: Mapped[int] = mapped_column(BigId, ForeignKey("departments.id"))
+    snapshot_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("report_snapshots.id", ondelete="CASCADE")
+    )
+    #: pending | ok | failed
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    http_status: Mapped[int | None]
+    #: The server's import summary counts or an error reason; never a personal value.
+    message: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

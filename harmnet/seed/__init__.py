@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import core
+from . import contacts, core, members, reports
 
 #: Each area adds its module here; every step must be safe to run twice.
-STEPS = [core.seed]
+STEPS = [core.seed, members.seed, contacts.seed, reports.seed]  # reports last: reads the rest
 
 
 def run_all(password: str) -> None:

@@ -1,0 +1,209 @@
+"""The indicator catalogue: every indicator the department receives is defined here, once.
+
+Each indicator has a code (stable: it keys snapshots, targets and the export mapping),
+names and a definition in Vietnamese and English, whether it counts persons (person counts
+are subject to small-cell suppression) and its disaggregation:
+
+- ``none``: one value, cell ``total``;
+- ``sex_age``: cells ``<sex>:<age band>`` for sex F/M/T and the five age bands, plus ``U``
+  (sex or age band not recorded), which together add up to ``total``;
+- ``service``: one cell per referral service, with no total (a person referred to two
+  services counts once in each, so the cells do not add up to anything published).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models.contacts import AGE_BANDS, SERVICES, SEXES
+
+TOTAL = "total"
+UNKNOWN = "U"
+SEX_AGE_CELLS: tuple[str, ...] = tuple(f"{s}:{a}" for s in SEXES for a in AGE_BANDS)
+
+#: Names of referral services, for the department's pages and exports.
+SERVICE_NAMES: dict[str, tuple[str, str]] = {
+    "hiv_test": ("Xét nghiệm HIV", "HIV testing"),
+    "pep": ("PEP (dự phòng sau phơi nhiễm)", "PEP"),
+    "prep": ("PrEP (dự phòng trước phơi nhiễm)", "PrEP"),
+    "hiv_treatment": ("Điều trị HIV", "HIV treatment"),
+    "hepatitis_test": ("Xét nghiệm viêm gan B/C", "Hepatitis B/C testing"),
+    "tb_screening": ("Sàng lọc lao", "TB screening"),
+    "sti_care": ("Khám, điều trị STI", "STI care"),
+    "health_care": ("Chăm sóc sức khỏe", "Health care"),
+    "legal_aid": ("Trợ giúp pháp lý", "Legal aid"),
+    "psych_counselling": ("Tư vấn tâm lý", "Psychological counselling"),
+    "gbv_support": ("Hỗ trợ bạo lực giới", "Gender-based violence support"),
+    "vocational_training": ("Học nghề", "Vocational training"),
+    "jobs": ("Việc làm", "Jobs"),
+    "loans": ("Vay vốn", "Loans"),
+    "social_protection": ("Trợ giúp xã hội", "Social protection"),
+}
+SEX_NAMES = {"F": ("Nữ", "Female"), "M": ("Nam", "Male"), "T": ("Chuyển giới", "Transgender")}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One monitoring indicator."""
+
+    code: str
+    name_vi: str
+    name_en: str
+    definition_vi: str
+    definition_en: str
+    #: Person counts are suppressed from 1 to k-1 in what the department sees.
+    counts_persons: bool
+    #: none | sex_age | service
+    disaggregation: str = "none"
+    #: Values are whole numbers except hours.
+    decimals: int = 0
+
+    def name(self, locale: str) -> str:
+        return self.name_en if str(locale).startswith("en") else self.name_vi
+
+    def definition(self, locale: str) -> str:
+        return self.definition_en if str(locale).startswith("en") else self.definition_vi
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        """The published cell keys of this indicator, total first where there is one."""
+        if self.disaggregation == "sex_age":
+            return (TOTAL, *SEX_AGE_CELLS, UNKNOWN)
+        if self.disaggregation == "service":
+            return SERVICES
+        return (TOTAL,)
+
+    @property
+    def has_total(self) -> bool:
+        return self.disaggregation != "service"
+
+
+_MONTH_NOTE_VI = " Cộng theo quý/năm là tổng các tháng (một người có thể được tính nhiều lần)."
+_MONTH_NOTE_EN = (" Quarter and year figures add up the months (a person may be counted more"
+                  " than once).")
+
+CATALOGUE: tuple[Indicator, ...] = (
+    Indicator(
+        "contacts", "Lượt tiếp cận", "Service contacts",
+        "Số lượt tiếp cận trong tháng (gặp trực tiếp, trực tuyến và truyền thông nhóm nhỏ),"
+        " không tính lượt đã xóa.",
+        "Service contacts in the month (in person, online and small-group sessions),"
+        " deleted contacts excluded.",
+        counts_persons=False),
+    Indicator(
+        "reached", "Số người được tiếp cận", "Unique individuals reached",
+        "Số khách hàng khác nhau (theo mã khách hàng) có ít nhất một lượt tiếp cận trong tháng,"
+        " theo giới và nhóm tuổi khi tiếp cận lần đầu." + _MONTH_NOTE_VI,
+        "Distinct clients (by client code) with at least one contact in the month, by sex and"
+        " age band at first contact." + _MONTH_NOTE_EN,
+        counts_persons=True, disaggregation="sex_age"),
+    Indicator(
+        "reached_first_time", "Số người được tiếp cận lần đầu trong năm",
+        "Individuals reached for the first time this year",
+        "Khách hàng có lượt tiếp cận trong tháng và không có lượt nào trước đó trong cùng năm"
+        " báo cáo (năm dương lịch, hoặc từ tháng bắt đầu năm tài chính do Sở đặt). Cộng các"
+        " tháng trong năm cho số người khác nhau của năm.",
+        "Clients with a contact in the month and none earlier in the same reporting year"
+        " (calendar year, or from the fiscal year's first month set by the department)."
+        " The months of a year add up to the year's distinct individuals.",
+        counts_persons=True, disaggregation="sex_age"),
+    Indicator(
+        "group_sessions", "Buổi truyền thông nhóm nhỏ", "Small-group sessions",
+        "Số buổi truyền thông nhóm nhỏ trong tháng.",
+        "Small-group communication sessions held in the month.",
+        counts_persons=False),
+    Indicator(
+        "group_session_participants", "Lượt người tham gia truyền thông nhóm nhỏ",
+        "Small-group session participants",
+        "Tổng số người tham gia các buổi truyền thông nhóm nhỏ trong tháng.",
+        "Sum of participants of the month's small-group sessions.",
+        counts_persons=True),
+    Indicator(
+        "online_contacts", "Lượt tiếp cận trực tuyến", "Online contacts",
+        "Lượt tiếp cận qua Zalo, Messenger hoặc điện thoại trong tháng.",
+        "Contacts made over Zalo, Messenger or phone in the month.",
+        counts_persons=False),
+    Indicator(
+        "condoms", "Bao cao su đã phát", "Condoms given",
+        "Số bao cao su phát trong các lượt tiếp cận của tháng.",
+        "Condoms given at the month's contacts.", counts_persons=False),
+    Indicator(
+        "lubricants", "Chất bôi trơn đã phát", "Lubricants given",
+        "Số gói chất bôi trơn phát trong các lượt tiếp cận của tháng.",
+        "Lubricant sachets given at the month's contacts.", counts_persons=False),
+    Indicator(
+        "leaflets", "Tờ rơi đã phát", "Leaflets given",
+        "Số tờ rơi phát trong các lượt tiếp cận của tháng.",
+        "Leaflets given at the month's contacts.", counts_persons=False),
+    Indicator(
+        "self_test_kits", "Bộ tự xét nghiệm HIV đã phát", "HIV self-test kits given",
+        "Số bộ tự xét nghiệm HIV phát trong các lượt tiếp cận của tháng.",
+        "HIV self-test kits given at the month's contacts.", counts_persons=False),
+    Indicator(
+        "referred", "Số người được chuyển gửi", "Persons referred, by service",
+        "Số người khác nhau được chuyển gửi trong tháng, theo dịch vụ (ngày chuyển gửi trong"
+        " tháng; chuyển gửi không gắn mã khách hàng được tính mỗi lượt là một người).",
+        "Distinct persons referred in the month, by service (referral date in the month; a"
+        " referral without a client code counts as one person).",
+        counts_persons=True, disaggregation="service"),
+    Indicator(
+        "referral_completed", "Số người đã sử dụng dịch vụ được chuyển gửi",
+        "Persons whose referral was completed, by service",
+        "Số người khác nhau có chuyển gửi hoàn thành (đã đến dịch vụ) trong tháng, theo dịch vụ.",
+        "Distinct persons with a referral completed (service received) in the month, by service.",
+        counts_persons=True, disaggregation="service"),
+    Indicator(
+        "appointments_kept", "Lịch hẹn đã đến", "Appointments kept",
+        "Số lịch hẹn trong tháng (theo giờ của nhóm) được ghi là đã đến.",
+        "Appointments scheduled in the month (group's local time) marked as attended.",
+        counts_persons=False),
+    Indicator(
+        "trainings_held", "Buổi tập huấn đã tổ chức", "Trainings held",
+        "Số buổi tập huấn đã tổ chức bắt đầu trong tháng.",
+        "Trainings held that started in the month.", counts_persons=False),
+    Indicator(
+        "training_participants", "Số người tham gia tập huấn", "Training participants",
+        "Số thành viên khác nhau được điểm danh có mặt ở các buổi tập huấn của tháng.",
+        "Distinct members marked as attended at the month's trainings.",
+        counts_persons=True),
+    Indicator(
+        "training_hours", "Số giờ tập huấn", "Training hours",
+        "Tổng thời lượng (giờ) các buổi tập huấn đã tổ chức trong tháng.",
+        "Total duration in hours of the trainings held in the month.",
+        counts_persons=False, decimals=1),
+    Indicator(
+        "active_peer_educators", "Đồng đẳng viên đang hoạt động", "Active peer educators",
+        "Thành viên vai trò đồng đẳng viên đã tham gia trước cuối tháng, chưa rời nhóm trước"
+        " đầu tháng và không tạm nghỉ từ trước đầu tháng.",
+        "Members in the peer educator role who joined by the month's end, had not left before"
+        " its start and were not paused since before its start.",
+        counts_persons=True),
+    Indicator(
+        "active_members", "Thành viên đang hoạt động", "Active members",
+        "Mọi thành viên (mọi vai trò) đang hoạt động trong tháng, theo cùng quy tắc trên.",
+        "Members of every role active in the month, by the same rule.",
+        counts_persons=True),
+)
+
+BY_CODE: dict[str, Indicator] = {i.code: i for i in CATALOGUE}
+
+
+def get(code: str) -> Indicator:
+    return BY_CODE[code]
+
+
+def cell_label(cell: str, locale: str) -> str:
+    """A readable label of a cell key (total, a sex and age band, a service)."""
+    en = str(locale).startswith("en")
+    if cell == TOTAL:
+        return "Total" if en else "Tổng"
+    if cell == UNKNOWN:
+        return "Not recorded" if en else "Không ghi nhận"
+    if cell in SERVICE_NAMES:
+        vi, eng = SERVICE_NAMES[cell]
+        return eng if en else vi
+    if ":" in cell:
+        sex, band = cell.split(":", 1)
+        vi, eng = SEX_NAMES.get(sex, (sex, sex))
+        return f"{eng if en else vi} {band}"
+    return cell
