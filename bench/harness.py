@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import random
 import re
@@ -69,19 +70,16 @@ WORKLOAD: list[Page] = [
     Page("coordinator", 1, "/account", name="coordinator account"),
     Page("department", 3, "/d/{code}/", name="department home"),
     Page("department", 1, "/account", name="department account"),
-    # --- pending: these areas are not on main yet; one line each when they land ---------
-    # Paths as on the contacts, members and reports branches (2026-11-26): check, uncomment.
-    # Page("peer", 4, "/g/{slug}/contacts/new", name="contact form"),
-    # Page("peer", 3, "/g/{slug}/contacts/new", "POST", expect=302, name="record contact",
-    #      form={"idempotency_key": "{rand}", "occurred_on": "{today}",
-    #            "channel": "in_person", "mother": "Hương", "father": "Đức", "sex": "F",
-    #            "birth_year": "1996", "topics": "safer_sex", "condoms": "10"}),
-    # Page("peer", 3, "/g/{slug}/contacts/follow-ups", name="follow-ups"),
-    # Page("coordinator", 3, "/g/{slug}/members/", name="member list"),
-    # Page("coordinator", 2, "/g/{slug}/contacts/?channel=zalo", name="contacts filtered"),
-    # Page("coordinator", 2, "/g/{slug}/trainings/{training}/roll-call", name="roll call"),
-    # Page("department", 1, "/d/{code}/export.csv", name="department export"),
-    # (On the reports branch the department home /d/{code}/ is the dashboard itself.)
+    Page("peer", 4, "/g/{slug}/contacts/new", name="contact form"),
+    Page("peer", 3, "/g/{slug}/contacts/new", "POST", expect=302, name="record contact",
+         form={"idempotency_key": "{rand}", "occurred_on": "{today}",
+               "channel": "in_person", "mother": "Hương", "father": "Đức", "sex": "F",
+               "birth_year": "1996", "topics": "safer_sex", "condoms": "10"}),
+    Page("peer", 3, "/g/{slug}/contacts/follow-ups", name="follow-ups"),
+    Page("coordinator", 3, "/g/{slug}/members/", name="member list"),
+    Page("coordinator", 2, "/g/{slug}/contacts/?channel=zalo", name="contacts filtered"),
+    Page("coordinator", 2, "/g/{slug}/trainings/{training}/roll-call", name="roll call"),
+    Page("department", 1, "/d/{code}/export.csv", name="department export"),
 ]
 
 #: The page whose throughput is compared with the bare "hello" route.
@@ -295,7 +293,7 @@ def check_pages(base: str, sessions: list[Session], pages: list[Page]) -> None:
     for page in pages:
         session = next(s for s in sessions if s.role == page.role)
         line = render(page, session).rstrip("\n").split("\t")
-        form = dict(urllib.parse.parse_qsl(line[3].replace("{rand}", "check"))) \
+        form = dict(urllib.parse.parse_qsl(line[3].replace("{rand}", os.urandom(12).hex()))) \
             if page.method == "POST" else None
         status, headers, _ = fetch(base, page.method, line[1], session.cookie, form)
         location = headers.get("location", "")
@@ -363,9 +361,12 @@ class Timings:
         rows = []
         for key, values in sorted(self.samples.items()):
             values.sort()
-            rows.append((key, len(values), statistics.median(values),
-                         values[int(0.95 * (len(values) - 1))],
-                         values[int(0.99 * (len(values) - 1))]))
+            n = len(values)
+
+            def rank(q: float, values: list[float] = values, n: int = n) -> float:
+                return values[min(n - 1, max(0, math.ceil(q * n) - 1))]  # nearest rank
+
+            rows.append((key, n, statistics.median(values), rank(0.95), rank(0.99)))
         return rows
 
 
