@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,9 +34,18 @@ def _instance_secrets(instance_dir: Path) -> dict[str, str]:
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "PSEUDONYM_KEY": secrets.token_urlsafe(48),
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh)
+    # Write a private temporary file, then link it into place: processes starting at once
+    # (gunicorn workers) never read a half-written file, and the first link wins.
+    fd, tmp = tempfile.mkstemp(dir=instance_dir, prefix=".secrets-")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return json.loads(path.read_text())
+    finally:
+        os.unlink(tmp)
     return data
 
 
