@@ -196,3 +196,38 @@ def test_reports_role_reads_across_groups_but_writes_nothing(db, golden_pair, re
             with pytest.raises(ProgrammingError, match="permission denied"):
                 conn.execute(text(statement))
             conn.rollback()
+
+
+def test_fanout_with_the_reports_engine_runs_one_batch(db, app, make_group, builder,
+                                                       reports_engine
+                                                       ):  # type: ignore[no-untyped-def]
+    from sqlalchemy import func
+
+    from worker.tasks.reports import build_period_snapshots, monthly_fanout
+
+    groups = [make_group() for _ in range(3)]
+    ids = [g.id for g in groups]
+    period = reports.previous_month(datetime.now(UTC).date())
+    start, _ = reports.month_bounds(period)
+    b = builder(groups[0])
+    b.contact(start + timedelta(days=2), b.client("F", "25-34"), condoms=7)
+    db.session.commit()
+    app.config["REPORTS_DATABASE_URL"] = reports_engine.url.render_as_string(
+        hide_password=False)
+    try:
+        assert monthly_fanout() == 3
+        db.session.remove()
+        snapshots = list(db.session.scalars(select(ReportSnapshot)))
+        assert {s.group_id for s in snapshots} == set(ids)
+        assert {s.period for s in snapshots} == {period}
+        by_group = {s.group_id: s.payload["values"] for s in snapshots}
+        assert by_group[ids[0]]["condoms"]["total"] == 7
+        assert by_group[ids[0]]["reached"]["total"] is None  # one person: suppressed
+        assert monthly_fanout() == 0
+        # Run again on demand: values unchanged, no new version.
+        assert build_period_snapshots.apply_async(
+            (ids, period, "refresh")).get() == 0
+        assert db.session.scalar(select(func.count()).select_from(ReportSnapshot)) == 3
+    finally:
+        app.config["REPORTS_DATABASE_URL"] = None
+        app.extensions.pop("harmnet_reports_engine", None)
