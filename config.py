@@ -56,6 +56,10 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     #: The owner role used for migrations; the app itself connects as DATABASE_URL.
     MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL")
+    #: Optional (worker only): a narrow BYPASSRLS, SELECT-only role (`flask db-reports-role`)
+    #: that lets the monthly job compute every group in a few statements. Unset: the job
+    #: computes group by group under each group's context.
+    REPORTS_DATABASE_URL: str | None = None
 
     # Sessions: cookie only, hardened; idle and absolute limits enforced in auth.
     SESSION_COOKIE_NAME = "harmnet_session"
@@ -103,6 +107,11 @@ def _database_url(url: str) -> str:
     return url
 
 
+def _reports_url() -> str | None:
+    url = os.environ.get("REPORTS_DATABASE_URL")
+    return _database_url(url) if url else None
+
+
 class DevelopmentConfig(Config):
     """Embedded default: SQLite and a filesystem broker in instance/, no server needed."""
 
@@ -117,6 +126,7 @@ class DevelopmentConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = (
             _database_url(db_url) if db_url else f"sqlite:///{INSTANCE_DIR / 'harmnet.sqlite'}"
         )
+        self.REPORTS_DATABASE_URL = _reports_url()
         redis_url = os.environ.get("REDIS_URL")
         self.REDIS_URL = redis_url
         self.RATELIMIT_STORAGE_URI = redis_url or "memory://"
@@ -172,6 +182,7 @@ class ProductionConfig(Config):
         self.ENCRYPTION_KEYS = _env_list("HARMNET_ENCRYPTION_KEYS")
         self.PSEUDONYM_KEY = os.environ["HARMNET_PSEUDONYM_KEY"]
         self.SQLALCHEMY_DATABASE_URI = _database_url(os.environ["DATABASE_URL"])
+        self.REPORTS_DATABASE_URL = _reports_url()
         self.REDIS_URL = os.environ["REDIS_URL"]
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL
         self.CELERY = dict(Config.CELERY, broker_url=self.REDIS_URL)
