@@ -1,3 +1,3 @@
 """Celery tasks. Each receives ids (group id first), never objects."""
 
-from . import maintenance  # noqa: F401
+from . import maintenance, reminders  # noqa: F401
