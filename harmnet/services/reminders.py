@@ -162,6 +162,7 @@ def _sync(*, prefix: str, column, target_id: int, group: PeerGroup, at: datetime
             row = Reminder(group_id=group.id, idempotency_key=key, status="pending")
             setattr(row, column.key, target_id)
             db.session.add(row)
+            by_key[key] = row
         elif row.status not in ("pending", "cancelled"):
             continue  # already sent (or being sent) for this very time: never again
         row.status = "pending"

@@ -97,5 +97,55 @@ def reminders_of(db, group, **where):  # type: ignore[no-untyped-def]
         for key, value in where.items():
             stmt = stmt.where(getattr(Reminder, key) == value)
         rows = list(db.session.scalars(stmt.execution_options(populate_existing=True)))
+        for row in rows:
+            db.session.expunge(row)  # a snapshot: no reload outside the group's context
         db.session.commit()
     return rows
+
+
+def run_due(now: datetime) -> list[str]:
+    """One dispatcher pass at `now`, each send run at once with the same clock."""
+    from worker.tasks.reminders import deliver, dispatch
+
+    outcomes: list[str] = []
+
+    def enqueue(group_id: int, ids: list[int]) -> list[int]:
+        outcomes.extend(deliver(group_id, rid, now=now) for rid in ids)
+        return []
+
+    dispatch(now=now, enqueue=enqueue)
+    return outcomes
+
+
+def claim_only(now: datetime) -> list[tuple[int, int]]:
+    """A dispatcher pass whose send messages are lost (never delivered)."""
+    from worker.tasks.reminders import dispatch
+
+    claimed: list[tuple[int, int]] = []
+
+    def enqueue(group_id: int, ids: list[int]) -> list[int]:
+        claimed.extend((group_id, rid) for rid in ids)
+        return []
+
+    dispatch(now=now, enqueue=enqueue)
+    return claimed
+
+
+def synced(db, group, appointment, now: datetime):  # type: ignore[no-untyped-def]
+    from harmnet.services.reminders import sync_appointment_reminders
+
+    with in_group(group.id):
+        ids = [r.id for r in sync_appointment_reminders(appointment, now=now)]
+        db.session.commit()
+    return ids
+
+
+@pytest.fixture
+def gateway(app):  # type: ignore[no-untyped-def]
+    from tests.reminders.gateway import Gateway
+
+    with Gateway() as gw:
+        app.config["REMINDER_SMS_GATEWAY_URL"] = gw.url
+        app.config["REMINDER_SMS_GATEWAY_TOKEN"] = gw.token
+        app.config["REMINDER_CHANNEL_TIMEOUT"] = 5
+        yield gw

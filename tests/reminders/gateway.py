@@ -14,7 +14,7 @@ class Gateway:
     gateway with idempotency does. `posts` counts every POST per key (a count of 2 would be a
     duplicate attempt); `receipts` holds the delivered messages."""
 
-    def __init__(self, mode: str = "ok", token: str = "test-token") -> None:
+    def __init__(self, mode: str = "ok", token: str = "test-token") -> None:  # noqa: S107
         self.mode = mode  # ok | 503 | 429 | 400 | flaky
         self.token = token
         self.posts: Counter[str] = Counter()

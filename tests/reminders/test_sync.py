@@ -12,13 +12,14 @@ from tests.support import in_group
 def test_saving_an_appointment_writes_24h_and_2h_reminders(db, group, make_appointment):
     at = MORNING + timedelta(days=3)
     appt = make_appointment(group, at)
+    appt_id = appt.id
     with in_group(group.id):
         rows = sync_appointment_reminders(appt, now=MORNING)
         db.session.commit()
     rows = reminders_of(db, group)
     assert [r.send_at for r in rows] == [at - timedelta(hours=24), at - timedelta(hours=2)]
     assert {r.status for r in rows} == {"pending"}
-    assert all(r.channel == "sms" and r.appointment_id == appt.id for r in rows)
+    assert all(r.channel == "sms" and r.appointment_id == appt_id for r in rows)
     assert len({r.idempotency_key for r in rows}) == 2
 
 
@@ -67,17 +68,17 @@ def test_rescheduling_moves_the_pending_rows(db, group, make_appointment):
     with in_group(group.id):
         sync_appointment_reminders(appt, now=MORNING)
         db.session.commit()
-    before = reminders_of(db, group)
+    before = [(r.id, r.idempotency_key) for r in reminders_of(db, group)]
     new_at = at + timedelta(days=1, hours=3)
     with in_group(group.id):
         appt.scheduled_at = new_at
         sync_appointment_reminders(appt, now=MORNING)
         db.session.commit()
     after = reminders_of(db, group)
-    assert [r.id for r in after] == [r.id for r in before]
+    assert [r.id for r in after] == [rid for rid, _ in before]
     assert [r.send_at for r in after] == [new_at - timedelta(hours=24),
                                          new_at - timedelta(hours=2)]
-    assert not {r.idempotency_key for r in after} & {r.idempotency_key for r in before}
+    assert not {r.idempotency_key for r in after} & {key for _, key in before}
 
 
 def test_cancelling_cancels_the_pending_rows_but_not_a_sent_one(db, group, make_appointment):
@@ -135,12 +136,13 @@ def test_training_invitation_of_a_consenting_member(db, group, make_attendance):
     yes = make_attendance(group, at)
     no = make_attendance(group, at, consent=False)
     no_phone = make_attendance(group, at, phone=None)
+    yes_id = yes.id
     with in_group(group.id):
         for attendance in (yes, no, no_phone):
             sync_attendance_reminders(attendance, now=MORNING)
         db.session.commit()
     rows = reminders_of(db, group)
-    assert {r.attendance_id for r in rows} == {yes.id}
+    assert {r.attendance_id for r in rows} == {yes_id}
     assert len(rows) == 2
 
 

@@ -111,7 +111,7 @@ def deliver(group_id: int, reminder_id: int, now: datetime | None = None) -> str
     cfg = current_app.config
     with tenancy.group_context(group_id):
         try:
-            plan = reminders.begin_send(reminder_id, now or utcnow())
+            plan = reminders.begin_send(reminder_id, now if now is not None else utcnow())
             db.session.commit()  # handed_at is durable before the channel is called
         except Exception:
             db.session.rollback()
@@ -133,7 +133,7 @@ def deliver(group_id: int, reminder_id: int, now: datetime | None = None) -> str
             # channel, or marks it uncertain. Never guess.
             db.session.rollback()
             raise
-        done = utcnow()
+        done = now if now is not None else utcnow()
         try:
             if failure is None:
                 reminders.record_sent(reminder_id, message_id, done)
