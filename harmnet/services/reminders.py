@@ -367,15 +367,17 @@ class Target:
 
 def _target(reminder: Reminder) -> Target | None:
     if reminder.appointment_id is not None:
-        appt = db.session.get(Appointment, reminder.appointment_id)
-        if appt is None:
+        found = db.session.execute(
+            select(Appointment, Provider)
+            .outerjoin(Provider, (Provider.group_id == Appointment.group_id)
+                       & (Provider.id == Appointment.provider_id))
+            .where(Appointment.id == reminder.appointment_id)
+        ).first()
+        if found is None:
             return None
+        appt, provider = found
         active, reason = _appointment_state(appt)
-        place = None
-        if appt.provider_id is not None:
-            provider = db.session.get(Provider, appt.provider_id)
-            if provider is not None:
-                place = provider.address or provider.name
+        place = (provider.address or provider.name) if provider is not None else None
         return Target("appointment", appt.scheduled_at, active, reason, appt.contact_value,
                       place)
     if reminder.attendance_id is not None:
@@ -408,10 +410,18 @@ def _settle(reminder: Reminder, status: str, reason: str | None) -> str:
     return status
 
 
-def _postpone(reminder: Reminder, until: datetime, reason: str) -> str:
+def _postpone(reminder: Reminder, until: datetime, reason: str, *, attempted: bool = False
+              ) -> str:
+    if not attempted:
+        reminder.attempts -= 1  # counted when taken; nothing was tried
     reminder.send_at = until
     reminder.handed_at = None
     return _settle(reminder, "pending", reason)
+
+
+def _not_tried(reminder: Reminder, status: str, reason: str) -> str:
+    reminder.attempts -= 1  # counted when taken; no channel was called
+    return _settle(reminder, status, reason)
 
 
 def _sms_sent_today(group_id: int, reminder_id: int, now: datetime, tz: ZoneInfo) -> int:
@@ -438,39 +448,36 @@ def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
     no longer `sending`), "postponed" (quiet hours or the SMS cap), "skipped", "failed".
     """
     # Compare-and-set: of two deliveries of the same message, exactly one moves handed_at
-    # from NULL; the other finds nothing to do.
-    taken = db.session.execute(
+    # from NULL; the other finds nothing to do. One round trip returns the row too.
+    reminder = db.session.scalars(
         update(Reminder)
         .where(Reminder.id == reminder_id, Reminder.status == "sending",
                Reminder.handed_at.is_(None))
-        .values(handed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not taken:
+        .values(handed_at=now, attempts=Reminder.attempts + 1)
+        .returning(Reminder)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).first()
+    if reminder is None:
         return "not_ours"
-    reminder = db.session.scalar(
-        select(Reminder).where(Reminder.id == reminder_id)
-        .execution_options(populate_existing=True)
-    )
-    assert reminder is not None
     group = db.session.get(PeerGroup, reminder.group_id)
     assert group is not None
     target = _target(reminder)
     if target is None:
-        return _settle(reminder, "skipped", "target_missing")
+        return _not_tried(reminder, "skipped", "target_missing")
     if not target.active:
-        return _settle(reminder, "skipped", target.reason)
+        return _not_tried(reminder, "skipped", target.reason)
     if not target.recipient:
-        return _settle(reminder, "skipped", "no_contact")
+        return _not_tried(reminder, "skipped", "no_contact")
     latest = target.at - MIN_NOTICE
     if now >= latest:
-        return _settle(reminder, "skipped", "too_late")
+        return _not_tried(reminder, "skipped", "too_late")
     # After an outage several reminders of one appointment can be due at once: send only
     # the latest of them; one text is enough.
     column = (Reminder.appointment_id if reminder.appointment_id is not None
               else Reminder.attendance_id)
     target_id = reminder.appointment_id or reminder.attendance_id
-    newer_due = db.session.scalar(
+    # Lead times are whole hours apart, so only a reminder an hour late can be overtaken.
+    newer_due = now - reminder.send_at >= timedelta(hours=1) and db.session.scalar(
         select(func.count()).select_from(Reminder).where(
             column == target_id, Reminder.id != reminder.id,
             Reminder.status.in_(("pending", "sending")),
@@ -478,13 +485,13 @@ def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
         )
     )
     if newer_due:
-        return _settle(reminder, "skipped", "superseded")
+        return _not_tried(reminder, "skipped", "superseded")
     tz = ZoneInfo(group.timezone)
     start, end = quiet_window(group)
     resume = quiet_resume(now, tz, start, end)
     if resume is not None:
         if resume >= latest:
-            return _settle(reminder, "skipped", "quiet_hours")
+            return _not_tried(reminder, "skipped", "quiet_hours")
         _postpone(reminder, resume, "quiet_hours_postponed")
         return "postponed"
     if reminder.channel == "sms":
@@ -494,7 +501,7 @@ def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
             resume = datetime.combine(tomorrow.astimezone(tz).date(), end, tzinfo=tz)
             resume = resume.astimezone(UTC)
             if resume >= latest:
-                return _settle(reminder, "skipped", "daily_sms_cap")
+                return _not_tried(reminder, "skipped", "daily_sms_cap")
             _postpone(reminder, resume, "daily_sms_cap_postponed")
             return "postponed"
     locale = reminder.locale or group.locale or "vi"
@@ -504,11 +511,10 @@ def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
         text = render(template, at=target.at, tz=group.timezone, locale=locale,
                       place=target.place, group_name=group.name)
     except (KeyError, ValueError, IndexError):
-        return _settle(reminder, "failed", "template_invalid")
+        return _not_tried(reminder, "failed", "template_invalid")
     if sensitive_word(text):
         # Templates are checked when saved; this catches a group name or data that slipped in.
-        return _settle(reminder, "failed", "sensitive_text")
-    reminder.attempts += 1
+        return _not_tried(reminder, "failed", "sensitive_text")
     db.session.flush()
     return SendPlan(reminder.channel, Message(
         group_id=group.id, reminder_id=reminder.id, recipient=target.recipient, text=text,
@@ -541,7 +547,8 @@ def record_failure(reminder_id: int, kind: str, reason: str, now: datetime, *,
         return _settle(reminder, "uncertain", reason)
     if kind == "transient" and reminder.attempts < max_attempts:
         delay = backoff_seconds * 2 ** max(reminder.attempts - 1, 0)
-        return _postpone(reminder, now + timedelta(seconds=delay), f"retry:{reason}")
+        return _postpone(reminder, now + timedelta(seconds=delay), f"retry:{reason}",
+                         attempted=True)
     if kind == "transient":
         reason = f"gave_up:{reason}"
     return _settle(reminder, "failed", reason)
