@@ -75,8 +75,9 @@ def register_blueprints(app: Flask) -> None:
     from .department import bp as department_bp
     from .group import bp as group_bp
     from .main import bp as main_bp
+    from .reminders import bp as reminders_bp
 
-    for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp):
+    for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp, reminders_bp):
         app.register_blueprint(bp)
 
 

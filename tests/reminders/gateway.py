@@ -32,15 +32,23 @@ class Gateway:
 
             def _answer(self, status: int, data: dict) -> None:
                 raw = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender was killed mid-request
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                if len(raw) < length:
+                    return  # the sender died mid-request: nothing arrived
+                self._post(json.loads(raw or b"{}"))
+
+            def _post(self, body: dict) -> None:
                 if self.headers.get("Authorization") != f"Bearer {gateway.token}":
                     gateway.auth_failures += 1
                     return self._answer(401, {"error": "unauthorized"})
