@@ -90,13 +90,12 @@ class OutboxChannel:
     is exactly-once (one row per reminder, enforced by a unique constraint)."""
 
     name = "outbox"
+    #: Writes in the send task's own transaction (see worker.tasks.reminders.deliver).
+    transactional = True
 
     def send(self, message: Message) -> str:
-        existing = db.session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.reminder_id == message.reminder_id)
-        )
-        if existing is not None:
-            return f"outbox:{existing}"
+        # No look-up first: the send task's compare-and-set already makes this the only
+        # send of the reminder, and UNIQUE (group_id, reminder_id) backs that up.
         row = OutboxMessage(group_id=message.group_id, reminder_id=message.reminder_id,
                             recipient=message.recipient, body=message.text)
         db.session.add(row)

@@ -112,13 +112,22 @@ def deliver(group_id: int, reminder_id: int, now: datetime | None = None) -> str
     with tenancy.group_context(group_id):
         try:
             plan = reminders.begin_send(reminder_id, now if now is not None else utcnow())
+            if isinstance(plan, str):
+                db.session.commit()
+                return plan
+            channel = channel_for(plan.channel, cfg)
+            if getattr(channel, "transactional", False):
+                # The outbox writes into this database: the message and the `sent` mark
+                # commit together, or neither does. Exactly once, in one transaction.
+                message_id = channel.send(plan.message)
+                reminders.record_sent(reminder_id, message_id,
+                                      now if now is not None else utcnow())
+                db.session.commit()
+                return "sent"
             db.session.commit()  # handed_at is durable before the channel is called
         except Exception:
             db.session.rollback()
             raise
-        if isinstance(plan, str):
-            return plan
-        channel = channel_for(plan.channel, cfg)
         failure: tuple[str, str] | None = None
         try:
             message_id = channel.send(plan.message)
