@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import core
+from . import core, reminders
 
 #: Each area adds its module here; every step must be safe to run twice.
-STEPS = [core.seed]
+STEPS = [core.seed, reminders.seed]  # reminders after appointments
 
 
 def run_all(password: str) -> None:
