@@ -169,7 +169,8 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "worker.app:celery_app", "worker",
-         "-Q", "reminders,celery", f"--concurrency={args.concurrency}", "--loglevel=WARNING",
+         "-Q", "reminders,celery", f"--concurrency={args.concurrency}",
+         f"--loglevel={os.environ.get('BENCH_LOGLEVEL', 'WARNING')}",
          "-I", "reminders_bench_tasks", "--without-gossip", "--without-mingle",
          "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,  # noqa: SIM115
@@ -200,6 +201,7 @@ def main() -> None:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
         ctx.pop()
+        print(f"worker log: {log}")
     rate = args.n / elapsed
     print(f"broker: Redis {args.redis_url}; database: PostgreSQL; worker: prefork "
           f"x{args.concurrency}, prefetch 1")

@@ -365,33 +365,41 @@ class Target:
     place: str | None
 
 
-def _target(reminder: Reminder) -> Target | None:
+def _target(reminder: Reminder) -> tuple[Target | None, PeerGroup]:
+    """What the reminder is for, and its group, in one query (a send is a few round trips;
+    each one counts at hundreds of reminders a second)."""
     if reminder.appointment_id is not None:
         found = db.session.execute(
-            select(Appointment, Provider)
+            select(Appointment, Provider, PeerGroup)
+            .join(PeerGroup, PeerGroup.id == Appointment.group_id)
             .outerjoin(Provider, (Provider.group_id == Appointment.group_id)
                        & (Provider.id == Appointment.provider_id))
             .where(Appointment.id == reminder.appointment_id)
         ).first()
-        if found is None:
-            return None
-        appt, provider = found
-        active, reason = _appointment_state(appt)
-        place = (provider.address or provider.name) if provider is not None else None
-        return Target("appointment", appt.scheduled_at, active, reason, appt.contact_value,
-                      place)
-    if reminder.attendance_id is not None:
-        attendance = db.session.get(Attendance, reminder.attendance_id)
-        if attendance is None:
-            return None
-        member = db.session.get(Member, attendance.member_id)
-        training = db.session.get(Training, attendance.training_id)
-        active, reason = _attendance_state(attendance, member, training)
-        if training is None or member is None:
-            return None
-        return Target("training", training.starts_at, active, reason, member.phone,
-                      training.location or None)
-    return None
+        if found is not None:
+            appt, provider, group = found
+            active, reason = _appointment_state(appt)
+            place = (provider.address or provider.name) if provider is not None else None
+            return Target("appointment", appt.scheduled_at, active, reason,
+                          appt.contact_value, place), group
+    elif reminder.attendance_id is not None:
+        found = db.session.execute(
+            select(Attendance, Member, Training, PeerGroup)
+            .join(PeerGroup, PeerGroup.id == Attendance.group_id)
+            .join(Member, (Member.group_id == Attendance.group_id)
+                  & (Member.id == Attendance.member_id))
+            .join(Training, (Training.group_id == Attendance.group_id)
+                  & (Training.id == Attendance.training_id))
+            .where(Attendance.id == reminder.attendance_id)
+        ).first()
+        if found is not None:
+            attendance, member, training, group = found
+            active, reason = _attendance_state(attendance, member, training)
+            return Target("training", training.starts_at, active, reason, member.phone,
+                          training.location or None), group
+    group = db.session.get(PeerGroup, reminder.group_id)
+    assert group is not None
+    return None, group
 
 
 @dataclass(frozen=True)
@@ -459,9 +467,7 @@ def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
     ).first()
     if reminder is None:
         return "not_ours"
-    group = db.session.get(PeerGroup, reminder.group_id)
-    assert group is not None
-    target = _target(reminder)
+    target, group = _target(reminder)
     if target is None:
         return _not_tried(reminder, "skipped", "target_missing")
     if not target.active:
@@ -520,6 +526,17 @@ def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
         group_id=group.id, reminder_id=reminder.id, recipient=target.recipient, text=text,
         idempotency_key=reminder.idempotency_key, locale=locale,
     ))
+
+
+def record_sent_in_transaction(reminder_id: int, message_id: str, now: datetime) -> None:
+    """Mark sent in the transaction that took the reminder (the outbox): the row is still
+    in the session, so this costs no extra statement of its own."""
+    reminder = db.session.get(Reminder, reminder_id)
+    assert reminder is not None and reminder.status == "sending"
+    reminder.status = "sent"
+    reminder.provider_message_id = message_id[:120]
+    reminder.sent_at = now
+    reminder.last_error = None
 
 
 def record_sent(reminder_id: int, message_id: str, now: datetime) -> None:

@@ -120,8 +120,8 @@ def deliver(group_id: int, reminder_id: int, now: datetime | None = None) -> str
                 # The outbox writes into this database: the message and the `sent` mark
                 # commit together, or neither does. Exactly once, in one transaction.
                 message_id = channel.send(plan.message)
-                reminders.record_sent(reminder_id, message_id,
-                                      now if now is not None else utcnow())
+                reminders.record_sent_in_transaction(
+                    reminder_id, message_id, now if now is not None else utcnow())
                 db.session.commit()
                 return "sent"
             db.session.commit()  # handed_at is durable before the channel is called
