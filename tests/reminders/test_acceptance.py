@@ -79,16 +79,20 @@ def test_no_duplicate_when_the_worker_is_killed_twice_and_redis_restarted(
         with Gateway() as gateway:
             worker = Worker(app, broker.url, tmp_path, REMINDER_SMS_GATEWAY_URL=gateway.url,
                             REMINDER_SMS_GATEWAY_TOKEN=gateway.token)
+            faults = []
             worker.start()
             try:
                 wait_until(lambda: _sent(database) >= 150, 60, "first sends", worker)
                 worker.kill()  # SIGKILL 1, mid-batch
+                faults.append(("SIGKILL 1", status_counts(database)))
                 worker.start()
                 wait_until(lambda: _sent(database) >= 400, 60, "sends after restart", worker)
                 worker.kill()  # SIGKILL 2
+                faults.append(("SIGKILL 2", status_counts(database)))
                 worker.start()
                 wait_until(lambda: _sent(database) >= 600, 60, "more sends", worker)
                 broker.restart()  # every queued message is lost with it
+                faults.append(("Redis restart", status_counts(database)))
                 wait_until(lambda: _open_left(database), 100, "every reminder settled",
                            worker)
             finally:
@@ -97,6 +101,8 @@ def test_no_duplicate_when_the_worker_is_killed_twice_and_redis_restarted(
         broker.stop()
     counts = status_counts(database)
     keys = keys_by_status(database)
+    for fault, at in faults:
+        print(f"\nat {fault}: {at}", end="")
     print(f"\nafter 2 SIGKILLs and a Redis restart: {counts}; gateway receipts: "
           f"{len(gateway.receipts)}; posts: {sum(gateway.posts.values())}; "
           f"duplicate posts: {len(gateway.duplicates())}")
