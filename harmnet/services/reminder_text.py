@@ -116,9 +116,13 @@ def template_problem(template: str) -> TemplateProblem | None:
     if len(template) > MAX_TEMPLATE_LENGTH:
         return TemplateProblem("too_long", str(MAX_TEMPLATE_LENGTH))
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        parsed = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template)
+                  if f is not None]
     except ValueError:
         return TemplateProblem("bad_braces")
+    if any(spec or conv for _, spec, conv in parsed):
+        return TemplateProblem("bad_braces")  # {time:>9999999} would be a memory bomb
+    fields = [f for f, _, _ in parsed]
     for name in fields:
         if name not in PLACEHOLDERS:
             return TemplateProblem("unknown_placeholder", "{" + name + "}")

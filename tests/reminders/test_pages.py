@@ -161,7 +161,10 @@ def test_template_placeholders_are_checked(client, db, login_as):
     group = db.session.scalars(select(PeerGroup)).one()
     for text, message in (("At {when}", "{when} is not a placeholder"),
                           ("Come at noon", "The text must contain {time}."),
-                          ("At {time", "Curly braces are only for placeholders")):
+                          ("At {time", "Curly braces are only for placeholders"),
+                          ("At {time:>999999999}", "Curly braces are only for placeholders"),
+                          ("At {time!r}", "Curly braces are only for placeholders"),
+                          ("At {time.__class__}", "is not a placeholder")):
         response = _post(client, f"/g/{group.slug}/reminders/settings",
                          {**VALID, "training_en": text})
         assert response.status_code == 400

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from harmnet.models import OutboxMessage
+from harmnet.models import OutboxMessage, Reminder
 from tests.reminders.conftest import (
     MORNING,
     claim_only,
@@ -342,3 +342,21 @@ def test_contact_values_are_erased_after_retention(db, group, make_appointment):
         db.session.commit()
     assert values == {old_id: None, new_id: "+84901234567"}
     assert {r.status for r in reminders_of(db, group, appointment_id=old_id)} <= {"cancelled"}
+
+
+def test_the_beat_task_queues_and_sends(db, group, make_appointment):
+    """Through Celery itself (eager in the test configuration): dispatch, then send."""
+    from harmnet.models._types import utcnow
+    from worker.tasks.reminders import dispatch_due
+
+    set_settings(db, group, reminder_lead_hours=[2], quiet_start="00:00", quiet_end="00:00")
+    now = utcnow()
+    synced(db, group, make_appointment(group, now + timedelta(hours=2, minutes=30)),
+           now - timedelta(hours=1))
+    with in_group(group.id):
+        row = db.session.scalars(select(Reminder)).one()
+        row.send_at = now - timedelta(minutes=1)
+        db.session.commit()
+    assert dispatch_due.delay().get() == 1
+    assert [r.status for r in reminders_of(db, group)] == ["sent"]
+    assert len(outbox(db, group)) == 1
