@@ -164,6 +164,8 @@ class DevelopmentConfig(Config):
                 "data_folder_in": str(broker_dir / "out"),
                 "data_folder_out": str(broker_dir / "out"),
                 "processed_folder": str(broker_dir / "processed"),
+                # Else kombu writes its exchange tables to ./control in the working directory.
+                "control_folder": str(broker_dir / "control"),
                 "store_processed": False,
             }
         self.CELERY["beat_schedule_filename"] = str(INSTANCE_DIR / "celerybeat-schedule")
