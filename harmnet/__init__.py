@@ -78,11 +78,12 @@ def register_blueprints(app: Flask) -> None:
     from .main import bp as main_bp
     from .members import bp as members_bp
     from .providers import bp as providers_bp
+    from .reminders import bp as reminders_bp
     from .reports import bp as reports_bp
     from .trainings import bp as trainings_bp
 
     for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp, members_bp, trainings_bp,
-               contacts_bp, providers_bp, reports_bp):
+               contacts_bp, providers_bp, reminders_bp, reports_bp):
         app.register_blueprint(bp)
 
 

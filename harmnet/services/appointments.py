@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from .. import tenancy
 from ..extensions import db
@@ -43,10 +43,14 @@ def purge_after_for(group_id: int, scheduled_at: datetime) -> datetime:
 
 
 def _sync_reminders(appointment: Appointment, event: str) -> None:
-    """Reminder rows follow the appointment (issue 5 fills this in at merge time).
+    """Reminder rows follow the appointment, in the same transaction.
 
-    `event` is "created", "rescheduled", "cancelled" or "closed" (attended / missed).
+    `event` is "created", "rescheduled", "cancelled" or "closed" (attended / missed); the
+    sync reads the appointment's state itself, so every event takes the same path.
     """
+    from . import reminders
+
+    reminders.sync_appointment_reminders(appointment)
 
 
 def get_appointment(appointment_id: int) -> Appointment | None:
@@ -176,18 +180,14 @@ def purge_contact_values(now: datetime | None = None) -> int:
     """Erase appointment contact values whose purge time has passed, group by group.
 
     Runs in the worker; each group's rows are updated under that group's context, so the
-    ORM filter and row-level security hold as in a request.
+    ORM filter and row-level security hold as in a request. Pending reminders of an erased
+    value are cancelled with it (reminders.purge_contact_values does both).
     """
+    from . import reminders
+
     now = now or utcnow()
     erased = 0
     for group_id in db.session.scalars(select(PeerGroup.id).order_by(PeerGroup.id)).all():
         with tenancy.group_context(group_id):
-            result = db.session.execute(
-                update(Appointment)
-                .where(Appointment.contact_value.is_not(None), Appointment.purge_after <= now)
-                .values(contact_value=None)
-                .execution_options(synchronize_session=False)
-            )
-            erased += result.rowcount or 0
-            db.session.flush()
+            erased += reminders.purge_contact_values(now)
     return erased
