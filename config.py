@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,9 +34,18 @@ def _instance_secrets(instance_dir: Path) -> dict[str, str]:
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "PSEUDONYM_KEY": secrets.token_urlsafe(48),
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh)
+    # Write a private temporary file, then link it into place: processes starting at once
+    # (gunicorn workers) never read a half-written file, and the first link wins.
+    fd, tmp = tempfile.mkstemp(dir=instance_dir, prefix=".secrets-")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return json.loads(path.read_text())
+    finally:
+        os.unlink(tmp)
     return data
 
 
@@ -46,6 +56,10 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     #: The owner role used for migrations; the app itself connects as DATABASE_URL.
     MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL")
+    #: Optional (worker only): a narrow BYPASSRLS, SELECT-only role (`flask db-reports-role`)
+    #: that lets the monthly job compute every group in a few statements. Unset: the job
+    #: computes group by group under each group's context.
+    REPORTS_DATABASE_URL: str | None = None
 
     # Sessions: cookie only, hardened; idle and absolute limits enforced in auth.
     SESSION_COOKIE_NAME = "harmnet_session"
@@ -81,7 +95,48 @@ class Config:
         "task_ignore_result": True,
         "timezone": "UTC",
         "broker_connection_retry_on_startup": True,
+        # Chosen on purpose (DESIGN section 8; docs/reminders.md):
+        # - Two queues besides the default: `reminders` (dispatch and send, small and
+        #   urgent) and `reports` (monthly fan-out, slow), so a long report run never
+        #   delays a reminder. Run a dedicated worker with `-Q reminders` in production.
+        # - Prefetch 1: a worker reserves one message per process. A reminder waiting in
+        #   a busy worker's buffer is late for nothing, and a killed worker strands
+        #   at most one message per process.
+        # - acks_late and reject_on_worker_lost are set per task, only on tasks that are
+        #   idempotent (the send task is: it moves its row from `sending` with a
+        #   compare-and-set, so a redelivered message finds nothing to do). A message is
+        #   acknowledged after the task ran, and requeued when the process died under it.
+        # - Redis visibility timeout: an unacknowledged message comes back after it. It
+        #   must only exceed how long a message can wait reserved; a duplicate delivery is
+        #   harmless for the same reason, and the database, not the broker, finds lost work.
+        "worker_prefetch_multiplier": 1,
+        "task_routes": {
+            "worker.tasks.reminders.*": {"queue": "reminders"},
+            "worker.tasks.reports.*": {"queue": "reports"},
+        },
+        "broker_transport_options": {"visibility_timeout": 900},
     }
+
+    # Reminder channels (DESIGN section 8). With no SMS gateway or SMTP host configured,
+    # reminders of that channel go to the outbox, a coordinator page (the `make run` default).
+    REMINDER_SMS_GATEWAY_URL = os.environ.get("REMINDER_SMS_GATEWAY_URL")
+    REMINDER_SMS_GATEWAY_TOKEN = os.environ.get("REMINDER_SMS_GATEWAY_TOKEN")
+    #: The gateway answers GET <url>/<idempotency key> (200 sent, 404 never received).
+    REMINDER_SMS_GATEWAY_CONFIRMS = os.environ.get("REMINDER_SMS_GATEWAY_CONFIRMS", "1") == "1"
+    REMINDER_SMTP_HOST = os.environ.get("REMINDER_SMTP_HOST")
+    REMINDER_SMTP_PORT = int(os.environ.get("REMINDER_SMTP_PORT", "25"))
+    REMINDER_SMTP_USER = os.environ.get("REMINDER_SMTP_USER")
+    REMINDER_SMTP_PASSWORD = os.environ.get("REMINDER_SMTP_PASSWORD")
+    REMINDER_SMTP_STARTTLS = os.environ.get("REMINDER_SMTP_STARTTLS", "0") == "1"
+    REMINDER_EMAIL_FROM = os.environ.get("REMINDER_EMAIL_FROM", "no-reply@localhost")
+    #: Seconds a channel call may take; a `sending` row is stale after REMINDER_STALE_SECONDS,
+    #: which must be well above it so a slow send is never taken for a dead one.
+    REMINDER_CHANNEL_TIMEOUT = float(os.environ.get("REMINDER_CHANNEL_TIMEOUT", "10"))
+    REMINDER_STALE_SECONDS = int(os.environ.get("REMINDER_STALE_SECONDS", "300"))
+    REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "5"))
+    #: First retry delay; it doubles with each attempt.
+    REMINDER_BACKOFF_SECONDS = int(os.environ.get("REMINDER_BACKOFF_SECONDS", "60"))
+    REMINDER_CLAIM_BATCH = int(os.environ.get("REMINDER_CLAIM_BATCH", "500"))
 
 
 def _database_url(url: str) -> str:
@@ -91,6 +146,11 @@ def _database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
+
+
+def _reports_url() -> str | None:
+    url = os.environ.get("REPORTS_DATABASE_URL")
+    return _database_url(url) if url else None
 
 
 class DevelopmentConfig(Config):
@@ -107,6 +167,7 @@ class DevelopmentConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = (
             _database_url(db_url) if db_url else f"sqlite:///{INSTANCE_DIR / 'harmnet.sqlite'}"
         )
+        self.REPORTS_DATABASE_URL = _reports_url()
         redis_url = os.environ.get("REDIS_URL")
         self.REDIS_URL = redis_url
         self.RATELIMIT_STORAGE_URI = redis_url or "memory://"
@@ -123,7 +184,7 @@ class DevelopmentConfig(Config):
                 "data_folder_in": str(broker_dir / "out"),
                 "data_folder_out": str(broker_dir / "out"),
                 "processed_folder": str(broker_dir / "processed"),
-                # Else kombu writes its exchange table to ./control, wherever it was started.
+                # Else kombu writes its exchange tables to ./control in the working directory.
                 "control_folder": str(broker_dir / "control"),
                 "store_processed": False,
             }
@@ -164,6 +225,7 @@ class ProductionConfig(Config):
         self.ENCRYPTION_KEYS = _env_list("HARMNET_ENCRYPTION_KEYS")
         self.PSEUDONYM_KEY = os.environ["HARMNET_PSEUDONYM_KEY"]
         self.SQLALCHEMY_DATABASE_URI = _database_url(os.environ["DATABASE_URL"])
+        self.REPORTS_DATABASE_URL = _reports_url()
         self.REDIS_URL = os.environ["REDIS_URL"]
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL
         self.CELERY = dict(Config.CELERY, broker_url=self.REDIS_URL)

@@ -1,32 +1,44 @@
-"""Monthly aggregates at scale: the snapshot job over every group, against one hand-written
+"""Monthly aggregates at scale: the monthly job for every group, against one hand-written
 GROUP BY over the same rows, and the department dashboard's render time.
 
-Run against a database made by bench/generate.py (owner URL), e.g. (a few minutes):
+Run against a database made by bench/generate.py (owner URL), e.g. (about a minute):
 
     .venv/bin/python bench/generate.py --groups 200 --contacts 1000000 \\
-        --database-url postgresql://postgres@127.0.0.1:5432/harmnet_bench_reports
+        --database-url postgresql://postgres@127.0.0.1:5432/harmnet_bench_agg --seed 1
     .venv/bin/python bench/aggregates.py \\
-        --database-url postgresql://postgres@127.0.0.1:5432/harmnet_bench_reports
+        --database-url postgresql://postgres@127.0.0.1:5432/harmnet_bench_agg
 
-Full scale (the issue's figures):
+Full scale (the issue's figures; generating takes several minutes):
 
     .venv/bin/python bench/generate.py --groups 1000 --contacts 10000000 \\
         --database-url postgresql://postgres@127.0.0.1:5432/harmnet_bench --seed 1
     .venv/bin/python bench/aggregates.py \\
         --database-url postgresql://postgres@127.0.0.1:5432/harmnet_bench
 
-It prints:
-- the job path: one `build_snapshot` per group (the fan-out's task body: compute under the
-  group's context as the app role with RLS on, suppress, store), all groups in sequence;
-- the batched path: the same SQL with one statement per query family for all groups
-  (`compute_groups_batched`, as the owner: one GROUP BY group_id per family), plus
-  suppression and storage;
-- the baseline: one hand-written GROUP BY over the month's contacts joined to their referrals;
-- the ratios of both paths to the baseline (target <= 1.5) and the totals (target < 60 s);
-- the department dashboard's render time (root department, month and year; target < 300 ms).
+The URL names a superuser: the script first runs `flask db-reports-role`'s grant
+(`harmnet_reports`: LOGIN, BYPASSRLS, SELECT on the indicator tables only) and points the
+job's REPORTS_DATABASE_URL at it, as a production worker would be configured.
 
-Each path writes snapshots; a second run writes none (values unchanged), so the first
-figure includes the inserts and later ones measure the comparison only: both are printed.
+It prints:
+- the baseline: ONE hand-written SQL statement over the month's rows, as the owner:
+  per group, the live contacts of the month (`COUNT(*)`) and the distinct clients reached
+  (`COUNT(DISTINCT client_id)`) from `contacts` (deleted_at IS NULL, occurred_on in the
+  month), and per group and service the referrals made in the month (`COUNT(*)` from
+  `referrals`, referred_on in the month), joined on group_id. It computes 3 of the 18
+  indicators, with no sex/age disaggregation, no "first time this year", no completions,
+  appointments, trainings or members, no suppression and no writes: a floor, not a peer;
+- the monthly job as it runs in the worker (`report_batch.build_snapshots` for all groups:
+  every indicator of every group in set-based statements through the reports role, then
+  suppression, checksums and one snapshot per group, commit): first run (writes a version
+  per group unless the month was already stored), then runs with values unchanged (no
+  writes); its SQL part alone (`compute_all`) is printed too;
+- ratios of the job to the baseline (target <= 1.5) and the job's time (target < 60 s);
+- with --per-group, also the old path: one `build_snapshot` per group under its tenant
+  context as the app role (what runs without REPORTS_DATABASE_URL); slow at full scale;
+- the department dashboard's render time (root department, month and year; target
+  < 300 ms), as the app role with RLS on.
+
+Times are medians of --repeat runs (baseline and job alternate, warm cache).
 """
 
 from __future__ import annotations
@@ -43,22 +55,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.settings import BENCH_ENV, PASSWORD, app_url, libpq_url  # noqa: E402
 
 BASELINE_SQL = """
-SELECT c.group_id,
-       COUNT(*) AS rows,
-       COUNT(DISTINCT c.id) AS contacts,
-       COUNT(DISTINCT c.client_id) AS reached,
-       COUNT(*) FILTER (WHERE c.channel = 'group_session') AS sessions,
-       SUM(c.condoms) AS condoms,
-       COUNT(r.id) AS referrals,
-       COUNT(DISTINCT r.client_id) FILTER (WHERE r.status = 'completed') AS completed
-FROM contacts c
-LEFT JOIN referrals r ON r.group_id = c.group_id AND r.contact_id = c.id
-WHERE c.occurred_on >= %(start)s AND c.occurred_on < %(end)s AND c.deleted_at IS NULL
-GROUP BY c.group_id
+WITH c AS (
+    SELECT group_id, COUNT(*) AS contacts, COUNT(DISTINCT client_id) AS reached
+    FROM contacts
+    WHERE deleted_at IS NULL AND occurred_on >= %(start)s AND occurred_on < %(end)s
+    GROUP BY group_id
+), r AS (
+    SELECT group_id, service, COUNT(*) AS referrals
+    FROM referrals
+    WHERE referred_on >= %(start)s AND referred_on < %(end)s
+    GROUP BY group_id, service
+)
+SELECT c.group_id, c.contacts, c.reached, r.service, r.referrals
+FROM c LEFT JOIN r ON r.group_id = c.group_id
 """
+REPORTS_ROLE = "harmnet_reports"
 
 
-def make_app(url: str):  # type: ignore[no-untyped-def]
+def make_app(url: str, reports_url: str | None = None):  # type: ignore[no-untyped-def]
     from config import ProductionConfig
 
     for key, value in BENCH_ENV.items():
@@ -71,6 +85,8 @@ def make_app(url: str):  # type: ignore[no-untyped-def]
     cfg.SESSION_COOKIE_SECURE = False
     cfg.RATELIMIT_STORAGE_URI = "memory://"
     cfg.CELERY = dict(cfg.CELERY, task_always_eager=True, broker_url="memory://")
+    cfg.REPORTS_DATABASE_URL = reports_url and reports_url.replace(
+        "postgresql://", "postgresql+psycopg://", 1)
     return create_app(cfg)
 
 
@@ -102,29 +118,30 @@ def job_path(app, period: str) -> tuple[float, int]:  # type: ignore[no-untyped-
     return seconds, created
 
 
-def batched_path(app, period: str) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+def batched_path(app, period: str) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    """The monthly job for all groups: (whole job s, its SQL part s, new versions)."""
     from sqlalchemy import select
 
     from harmnet.extensions import db
     from harmnet.models import PeerGroup
-    from harmnet.services import reports
+    from harmnet.services import report_batch
 
     with app.app_context():
-        groups = {g.id: g for g in db.session.scalars(select(PeerGroup))}
+        ids = list(db.session.scalars(select(PeerGroup.id).order_by(PeerGroup.id)))
+        db.session.rollback()
 
         def run() -> int:
-            values = reports.compute_groups_batched(list(groups), period)
-            created = 0
-            for gid, raw in values.items():
-                k, _ = reports._group_setup(groups[gid])
-                payload = reports.snapshot_payload(raw, period, k)
-                created += reports.store_snapshot(groups[gid], period, payload, "refresh")[1]
+            outcomes = report_batch.build_snapshots(ids, period, "refresh")
+            assert outcomes is not None, "REPORTS_DATABASE_URL is not set"
             db.session.commit()
-            return created
+            return sum(o.created for o in outcomes)
 
         seconds, created = timed(run)
+        setups = list(report_batch.group_setups(ids).values())
+        with report_batch.reports_engine().connect() as conn:
+            sql_s, _ = timed(lambda: report_batch.compute_all(conn, setups, period))
         db.session.remove()
-    return seconds, created
+    return seconds, sql_s, created
 
 
 def baseline(owner_url: str, period: str) -> tuple[float, int]:
@@ -169,36 +186,68 @@ def dashboard(app, period: str, runs: int) -> dict[str, float]:  # type: ignore[
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", required=True, help="owner URL of a generated DB")
+    parser.add_argument("--database-url", required=True, help="superuser URL of a generated DB")
     parser.add_argument("--period", default=None, help="YYYY-MM (default: last month)")
     parser.add_argument("--runs", type=int, default=5, help="dashboard renders to time")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of job and baseline")
+    parser.add_argument("--per-group", action="store_true",
+                        help="also time the per-group path (one build_snapshot per group)")
     args = parser.parse_args(argv)
     from datetime import date
 
+    from sqlalchemy import make_url
+
+    from harmnet.cli import grant_reports_role
     from harmnet.services.reports import previous_month
 
     period = args.period or previous_month(date.today())
     owner = libpq_url(args.database_url)
-    app = make_app(app_url(owner))  # the app role: RLS applies, as in production
-    owner_app = make_app(owner)  # cross-group statements need a role past RLS
+    grant_reports_role(owner, REPORTS_ROLE)
+    reports_url = make_url(owner).set(username=REPORTS_ROLE, password=None).render_as_string(
+        hide_password=False)
+    # The app role (RLS applies, as in production), with the job's reports engine.
+    app = make_app(app_url(owner), reports_url)
 
-    base_s, base_groups = baseline(owner, period)
-    print(f"period {period}: hand-written GROUP BY over contacts+referrals: {base_s:.2f} s "
-          f"({base_groups} groups)")
-    for attempt in ("first run (writes snapshots)", "second run (values unchanged)"):
+    with psycopg_connect(owner) as conn:
+        groups, contacts, referrals = conn.execute(
+            "SELECT (SELECT count(*) FROM peer_groups), (SELECT count(*) FROM contacts),"
+            " (SELECT count(*) FROM referrals)").fetchone()
+    print(f"database: {groups} groups, {contacts:,} contacts, {referrals:,} referrals; "
+          f"period {period}")
+
+    first_s, first_sql_s, created = batched_path(app, period)
+    print(f"monthly job, all groups, first run: {first_s:.2f} s (SQL {first_sql_s:.2f} s), "
+          f"{created} new versions")
+    base_times, job_times, sql_times = [], [], []
+    for _ in range(args.repeat):
+        base_s, base_rows = baseline(owner, period)
+        job_s, sql_s, created = batched_path(app, period)
+        assert created == 0, "values changed between runs"
+        base_times.append(base_s)
+        job_times.append(job_s)
+        sql_times.append(sql_s)
+    base_m, job_m, sql_m = (statistics.median(t) for t in (base_times, job_times, sql_times))
+    print(f"baseline, one hand-written GROUP BY (contacts, distinct clients, referrals by "
+          f"service): {base_m:.2f} s median of {args.repeat} ({base_rows} rows); runs "
+          + ", ".join(f"{t:.2f}" for t in base_times))
+    print(f"monthly job, all groups, values unchanged: {job_m:.2f} s median (SQL "
+          f"{sql_m:.2f} s); runs " + ", ".join(f"{t:.2f}" for t in job_times))
+    print(f"ratio job / baseline: {job_m / base_m:.2f} (target <= 1.5); SQL part / baseline: "
+          f"{sql_m / base_m:.2f}; job time {job_m:.2f} s (target < 60 s)")
+    if args.per_group:
         job_s, created = job_path(app, period)
-        print(f"job path, one build_snapshot per group, {attempt}: {job_s:.2f} s, "
-              f"{created} new versions; ratio to the GROUP BY {job_s / base_s:.2f}")
-    for attempt in ("batched, values unchanged",):
-        batch_s, created = batched_path(owner_app, period)
-        print(f"batched path ({attempt}): {batch_s:.2f} s, {created} new versions; ratio to "
-              f"the GROUP BY {batch_s / base_s:.2f}")
-    base2_s, _ = baseline(owner, period)
-    print(f"hand-written GROUP BY again (warm): {base2_s:.2f} s")
+        print(f"per-group path, one build_snapshot per group: {job_s:.2f} s, {created} new "
+              f"versions; ratio to the baseline {job_s / base_m:.2f}")
     for label, seconds in dashboard(app, period, args.runs).items():
         print(f"department dashboard render, root department, {label}: {seconds * 1000:.0f} ms "
               f"(median of {args.runs})")
     return 0
+
+
+def psycopg_connect(url: str):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(libpq_url(url))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import random
 import re
@@ -42,9 +43,10 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 class Page:
     """One request of the workload.
 
-    `path` may use the signed-in user's {slug} (group), {code} (department) and
-    {training} (the group's latest training id). A POST gets the session's CSRF token
-    added to `form`; "{rand}" in a form value becomes a fresh random value per request.
+    `path` and form values may use the signed-in user's {slug} (group), {code}
+    (department), {training} (the group's latest training id) and {today}. A POST gets the
+    session's CSRF token added to `form`; "{rand}" in a form value becomes a fresh random
+    value per request (24 hex digits, e.g. an idempotency key).
     """
 
     role: str
@@ -68,16 +70,16 @@ WORKLOAD: list[Page] = [
     Page("coordinator", 1, "/account", name="coordinator account"),
     Page("department", 3, "/d/{code}/", name="department home"),
     Page("department", 1, "/account", name="department account"),
-    # --- pending: these areas are not on main yet; one line each when they land ---------
-    # Page("peer", 4, "/g/{slug}/contacts/new", name="contact form"),
-    # Page("peer", 3, "/g/{slug}/contacts/new", "POST", expect=302, name="record contact",
-    #      form={"channel": "in_person", "idempotency_key": "{rand}", "condoms": "10"}),
-    # Page("peer", 3, "/g/{slug}/followups", name="follow-ups"),
-    # Page("coordinator", 3, "/g/{slug}/members/", name="member list"),
-    # Page("coordinator", 2, "/g/{slug}/contacts/?channel=zalo", name="contacts filtered"),
-    # Page("coordinator", 2, "/g/{slug}/trainings/{training}/attendance", name="roll call"),
-    # Page("department", 3, "/d/{code}/dashboard", name="department dashboard"),
-    # Page("department", 1, "/d/{code}/export.csv", name="department export"),
+    Page("peer", 4, "/g/{slug}/contacts/new", name="contact form"),
+    Page("peer", 3, "/g/{slug}/contacts/new", "POST", expect=302, name="record contact",
+         form={"idempotency_key": "{rand}", "occurred_on": "{today}",
+               "channel": "in_person", "mother": "Hương", "father": "Đức", "sex": "F",
+               "birth_year": "1996", "topics": "safer_sex", "condoms": "10"}),
+    Page("peer", 3, "/g/{slug}/contacts/follow-ups", name="follow-ups"),
+    Page("coordinator", 3, "/g/{slug}/members/", name="member list"),
+    Page("coordinator", 2, "/g/{slug}/contacts/?channel=zalo", name="contacts filtered"),
+    Page("coordinator", 2, "/g/{slug}/trainings/{training}/roll-call", name="roll call"),
+    Page("department", 1, "/d/{code}/export.csv", name="department export"),
 ]
 
 #: The page whose throughput is compared with the bare "hello" route.
@@ -161,6 +163,19 @@ class Server:
         assert self.proc is not None
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         return [int(p) for p in children.read_text().split()]
+
+    def worker_cpu_seconds(self) -> float:
+        """CPU time used so far by the workers (user + system): unlike throughput, it
+        does not depend on how much of the machine other work leaves us."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
 
     def worker_rss_kb(self) -> dict[int, int]:
         rss = {}
@@ -250,9 +265,11 @@ def pick_users(owner_url: str, role: str, count: int, seed: int) -> list[Session
         conn.execute("SELECT setseed(%s)", (((seed % 1000) / 1000.0),))
         rows = conn.execute(queries[role], (count,)).fetchall()
     sessions = []
+    today = time.strftime("%Y-%m-%d")
     for login, place, place_id, training in rows:
-        values = ({"code": place} if role == "department"
-                  else {"slug": place, "group_id": str(place_id), "training": str(training)})
+        values = ({"code": place, "today": today} if role == "department"
+                  else {"slug": place, "group_id": str(place_id), "training": str(training),
+                        "today": today})
         sessions.append(Session(role, login, values))
     if not sessions:
         raise RuntimeError(f"no {role} logins in the database: run bench/generate.py first")
@@ -276,7 +293,7 @@ def check_pages(base: str, sessions: list[Session], pages: list[Page]) -> None:
     for page in pages:
         session = next(s for s in sessions if s.role == page.role)
         line = render(page, session).rstrip("\n").split("\t")
-        form = dict(urllib.parse.parse_qsl(line[3].replace("{rand}", "check"))) \
+        form = dict(urllib.parse.parse_qsl(line[3].replace("{rand}", os.urandom(12).hex()))) \
             if page.method == "POST" else None
         status, headers, _ = fetch(base, page.method, line[1], session.cookie, form)
         location = headers.get("location", "")
@@ -344,9 +361,12 @@ class Timings:
         rows = []
         for key, values in sorted(self.samples.items()):
             values.sort()
-            rows.append((key, len(values), statistics.median(values),
-                         values[int(0.95 * (len(values) - 1))],
-                         values[int(0.99 * (len(values) - 1))]))
+            n = len(values)
+
+            def rank(q: float, values: list[float] = values, n: int = n) -> float:
+                return values[min(n - 1, max(0, math.ceil(q * n) - 1))]  # nearest rank
+
+            rows.append((key, n, statistics.median(values), rank(0.95), rank(0.99)))
         return rows
 
 

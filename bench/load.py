@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -71,11 +72,16 @@ def saturate(server: Server, sessions: list[harness.Session], seconds: int, conn
     # A short warm-up of both, then the measured runs.
     for f in (home_file, hello_file):
         harness.wrk_result(harness.start_wrk(server.base, f, connections, 3, (0, 0), seed))
-    home = harness.wrk_result(
-        harness.start_wrk(server.base, home_file, connections, seconds, (0, 0), seed))
-    hello = harness.wrk_result(
-        harness.start_wrk(server.base, hello_file, connections, seconds, (0, 0), seed))
+    figures = {}
+    for name, f in (("home", home_file), ("hello", hello_file)):
+        cpu = server.worker_cpu_seconds()
+        figures[name] = harness.wrk_result(
+            harness.start_wrk(server.base, f, connections, seconds, (0, 0), seed))
+        used = server.worker_cpu_seconds() - cpu
+        figures[name]["worker_cpu_ms"] = used * 1000 / max(1, figures[name]["requests"])
+    home, hello = figures["home"], figures["hello"]
     return {"home": home, "hello": hello, "ratio": home["rps"] / hello["rps"],
+            "cpu_ratio": hello["worker_cpu_ms"] / home["worker_cpu_ms"],
             "connections": connections}
 
 
@@ -84,7 +90,8 @@ def ms(us: float) -> str:
 
 
 def print_mixed(run: dict) -> None:
-    print(f"\n{run['users']} users ({', '.join(f'{v} {k}' for k, v in run['per_role'].items())})")
+    print(f"\n{run['users']} users ({', '.join(f'{v} {k}' for k, v in run['per_role'].items())});"
+          f" machine load average {run['loadavg'][0]:.1f} -> {run['loadavg'][1]:.1f}")
     print(f"  {'role':<12} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for role in ROLES:
         r = run["results"][role]
@@ -133,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         offset = access_log.stat().st_size
         for users in levels:
             log(f"{users} users for {args.duration}s")
+            load_before = os.getloadavg()[0]
             run = mixed_run(server, sessions, users, args.duration, (lo, hi), args.seed, work)
+            # Other work on the machine shows here: the figures only mean something when
+            # the load average stays near what this run itself adds (about 2).
+            run["loadavg"] = [load_before, os.getloadavg()[0]]
             timings = Timings()
             offset = timings.read(access_log, offset)
             run["endpoints"] = timings.table()
@@ -154,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
               f"req/s (p95 {ms(r['home']['latency_us']['p95']).strip()} ms, errors "
               f"{r['home']['error_count']}), hello {r['hello']['rps']:.0f} req/s; "
               f"ratio {r['ratio']:.2f}")
+        print(f"gunicorn worker CPU a request: peer home {r['home']['worker_cpu_ms']:.2f} ms, "
+              f"hello {r['hello']['worker_cpu_ms']:.2f} ms; CPU ratio {r['cpu_ratio']:.2f} "
+              f"(what the throughput ratio would be if the workers had the CPU to themselves "
+              f"and PostgreSQL cost nothing)")
     path = out / f"load-{dbname}-{stamp}.json"
     path.write_text(json.dumps(report, indent=1, default=str))
     print(f"\nfigures: {path}")

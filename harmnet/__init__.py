@@ -72,15 +72,18 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .contacts import bp as contacts_bp
     from .department import bp as department_bp
     from .group import bp as group_bp
     from .main import bp as main_bp
     from .members import bp as members_bp
+    from .providers import bp as providers_bp
+    from .reminders import bp as reminders_bp
     from .reports import bp as reports_bp
     from .trainings import bp as trainings_bp
 
     for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp, members_bp, trainings_bp,
-               reports_bp):
+               contacts_bp, providers_bp, reminders_bp, reports_bp):
         app.register_blueprint(bp)
 
 

@@ -1,4 +1,5 @@
-"""flask commands: seed-demo, create-department, create-group, create-user, grant, db-app-role."""
+"""flask commands: seed-demo, create-department, create-group, create-user, grant, db-app-role,
+db-reports-role."""
 
 from __future__ import annotations
 
@@ -114,6 +115,18 @@ def register(app: Flask) -> None:
         grant_app_role(url, role)
         click.echo(f"Role {role} ready.")
 
+    @app.cli.command("db-reports-role")
+    @click.argument("role")
+    def db_reports_role(role: str) -> None:
+        """(PostgreSQL) Create ROLE for the monthly reports job: LOGIN, BYPASSRLS, SELECT on
+        the tables the indicators read and nothing else. Set REPORTS_DATABASE_URL (worker
+        only) to a URL logging in as it. Needs a superuser (BYPASSRLS)."""
+        url = current_app.config.get("MIGRATION_DATABASE_URL") or str(
+            db.engine.url.render_as_string(hide_password=False)
+        )
+        grant_reports_role(url, role)
+        click.echo(f"Role {role} ready.")
+
     @app.cli.command("purge-invitations")
     def purge_invitations() -> None:
         """Delete expired, unused invitations."""
@@ -145,4 +158,30 @@ def grant_app_role(owner_url: str, role: str) -> None:
         conn.execute(text(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"'))
         # The migration bookkeeping table is the owner's alone.
         conn.execute(text(f'REVOKE ALL ON alembic_version FROM "{role}"'))
+    engine.dispose()
+
+
+def grant_reports_role(owner_url: str, role: str) -> None:
+    """Create the reports role (read-only, past row-level security) and grant it SELECT on
+    the indicator tables only (harmnet.services.report_batch.REPORTS_ROLE_TABLES)."""
+    from .services.report_batch import REPORTS_ROLE_TABLES
+
+    if not role.replace("_", "").isalnum():
+        raise click.ClickException("role names are letters, digits and underscores")
+    engine = create_engine(owner_url.replace("postgresql://", "postgresql+psycopg://", 1)
+                           if owner_url.startswith("postgresql://") else owner_url)
+    with engine.begin() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+        if not exists:
+            # Roles are cluster-wide: another database's setup may create it at the same time.
+            conn.execute(text(
+                "DO $$ BEGIN "
+                f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE BYPASSRLS; '
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+        db_name = conn.scalar(text("SELECT current_database()"))
+        conn.execute(text(f'GRANT CONNECT ON DATABASE "{db_name}" TO "{role}"'))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+        conn.execute(text(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"'))
+        tables = ", ".join(REPORTS_ROLE_TABLES)
+        conn.execute(text(f'GRANT SELECT ON {tables} TO "{role}"'))
     engine.dispose()

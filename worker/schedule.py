@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery
 from celery.schedules import crontab
 
@@ -16,6 +18,17 @@ BEAT_SCHEDULE: dict = {
         "task": "worker.tasks.reports.monthly_fanout",
         "schedule": crontab(minute=2),
         "options": {"queue": "reports"},
+    },
+    "purge-appointment-contacts": {
+        "task": "worker.tasks.contacts.purge_appointment_contacts",
+        "schedule": crontab(minute=23),  # hourly: values live at most an hour past their date
+    },
+    # Reminders: the database holds the schedule; this only looks for due rows. A dispatch
+    # message older than one interval is dropped (the next one does the same work).
+    "dispatch-due-reminders": {
+        "task": "worker.tasks.reminders.dispatch_due",
+        "schedule": float(os.environ.get("HARMNET_REMINDER_DISPATCH_SECONDS", "60")),
+        "options": {"expires": float(os.environ.get("HARMNET_REMINDER_DISPATCH_SECONDS", "60"))},
     },
 }
 

@@ -15,7 +15,8 @@ function setup(thread)
 end
 
 local function rand_hex()
-  return string.format("%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+  return string.format("%08x%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff),
+                       math.random(0, 0x7fffffff))
 end
 
 function init(args)

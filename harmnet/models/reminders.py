@@ -50,7 +50,14 @@ class Reminder(GroupScoped, db.Model):
     provider_message_id: Mapped[str | None] = mapped_column(String(120))
     #: e.g. "appt:42:24h"; the SMS gateway receives it so it can refuse a repeat.
     idempotency_key: Mapped[str] = mapped_column(String(80))
+    #: Recipient's language (vi | en); None means the group's language.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    #: When the dispatcher marked it `sending` (claimed it for one send task).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When a send task handed it to a channel. Set (and committed) before the channel is
+    #: called, so a stale `sending` row without it was never sent and may be queued again,
+    #: while one with it may have been sent and is never re-sent blindly.
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -65,6 +72,8 @@ class OutboxMessage(GroupScoped, db.Model):
             ondelete="CASCADE",
         ),
         Index("ix_outbox_messages_group_id_created_at", "group_id", "created_at"),
+        # One outbox message per reminder: the outbox channel is exactly-once by construction.
+        UniqueConstraint("group_id", "reminder_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from . import core, members, reports
+from . import contacts, core, members, reminders, reports
 
-#: Each area adds its module here; every step must be safe to run twice.
-STEPS = [core.seed, members.seed, reports.seed]  # reports last: it reads every other area's rows
+#: Each area adds its module here; every step must be safe to run twice. Reminders follow
+#: the appointments (contacts) and trainings (members); reports come last, reading the rest.
+STEPS = [core.seed, members.seed, contacts.seed, reminders.seed, reports.seed]
 
 
 def run_all(password: str) -> None:

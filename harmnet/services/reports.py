@@ -96,23 +96,22 @@ def _sex_age_cell(sex: str | None, band: str | None) -> str:
     return cell if cell in indicators.SEX_AGE_CELLS else UNKNOWN
 
 
-def compute(group_ids: Sequence[int], period: str, *, tz: str, fy_start_month: int,
-            cross_group: bool = False) -> dict[int, dict[str, dict[str, int | float]]]:
+def compute(group_ids: Sequence[int], period: str, *, tz: str, fy_start_month: int
+            ) -> dict[int, dict[str, dict[str, int | float]]]:
     """Every indicator of `period` for each group in `group_ids`, in a few GROUP BY queries.
 
-    Within one group's context (the normal path) the tenant filter applies. `cross_group`
-    lets one statement cover several groups that share a timezone and fiscal year (batch
-    work outside requests); on PostgreSQL that needs a connection allowed past RLS.
+    Runs within one group's context (the per-group path: the tenant filter and RLS apply).
+    The monthly job computes every group at once with `report_batch.compute_all`, which
+    must give identical values (tests/reports/test_batch.py).
     """
     start, end = month_bounds(period)
     fy_start = fiscal_year_start(start, fy_start_month)
     start_utc, end_utc = _utc_bounds(start, end, tz)
-    options = tenancy.SKIP if cross_group else {}
     out = {gid: empty_values() for gid in group_ids}
     ids = list(group_ids)
 
     def run(stmt):  # type: ignore[no-untyped-def]
-        return db.session.execute(stmt.execution_options(**options)).all()
+        return db.session.execute(stmt).all()
 
     live = Contact.deleted_at.is_(None)
     in_month = and_(Contact.group_id.in_(ids), live, Contact.occurred_on >= start,
@@ -164,6 +163,15 @@ def compute(group_ids: Sequence[int], period: str, *, tz: str, fy_start_month: i
             out[gid][code][cell] += int(value)
             out[gid][code][TOTAL] += int(value)
 
+    _compute_shared(run, out, ids, start, end, start_utc, end_utc)
+    return out
+
+
+def _compute_shared(run, out: dict, ids: list[int], start: date, end: date,  # type: ignore[no-untyped-def]
+                    start_utc: datetime, end_utc: datetime) -> None:
+    """Families 3 to 6 (referrals, appointments, trainings, members), one GROUP BY group_id
+    statement each: shared by the per-group path and the batch path (report_batch)."""
+    live = Contact.deleted_at.is_(None)
     # 3. persons referred and persons whose referral was completed, by service
     person = func.coalesce(Referral.client_id, -Referral.id)  # no client code: one person
     referred = and_(Referral.referred_on >= start, Referral.referred_on < end)
@@ -228,7 +236,6 @@ def compute(group_ids: Sequence[int], period: str, *, tz: str, fy_start_month: i
     ):
         out[gid]["active_members"][TOTAL] = int(members)
         out[gid]["active_peer_educators"][TOTAL] = int(peers)
-    return out
 
 
 def _group_setup(group: PeerGroup) -> tuple[int, int]:
@@ -252,28 +259,6 @@ def compute_group(group_id: int, period: str) -> dict[str, dict[str, int | float
     _, fy = _group_setup(group)
     with tenancy.group_context(group_id):
         return compute([group_id], period, tz=group.timezone, fy_start_month=fy)[group_id]
-
-
-def compute_groups_batched(group_ids: Iterable[int], period: str
-                           ) -> dict[int, dict[str, dict[str, int | float]]]:
-    """Compute many groups with one statement per query family (batch and benchmark path).
-
-    Groups are batched by timezone and fiscal year. On PostgreSQL the session must be
-    allowed past row-level security (an owner or BYPASSRLS role): the app role is not.
-    """
-    batches: dict[tuple[str, int], list[int]] = defaultdict(list)
-    rows = db.session.execute(
-        select(PeerGroup.id, PeerGroup.timezone, Department.fiscal_year_start_month)
-        .join(Department, Department.id == PeerGroup.department_id)
-        .where(PeerGroup.id.in_(list(group_ids)))
-    ).all()
-    for gid, tz, fy in rows:
-        batches[(tz, fy)].append(gid)
-    out: dict[int, dict[str, dict[str, int | float]]] = {}
-    with tenancy.group_context(None):
-        for (tz, fy), ids in batches.items():
-            out.update(compute(ids, period, tz=tz, fy_start_month=fy, cross_group=True))
-    return out
 
 
 # --- snapshots -------------------------------------------------------------------------------

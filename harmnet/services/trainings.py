@@ -13,7 +13,7 @@ from ..models import Attendance, Member, Reminder, Training
 from ..models._types import utcnow
 from ..models.members import ATTENDANCE_STATUSES, MEMBER_ROLES, MEMBER_STATUSES, TRAINING_TOPICS
 from ..tenancy import require_group_id
-from . import audit
+from . import audit, reminders
 
 EDITABLE = ("title", "topic", "starts_at", "duration_minutes", "location", "facilitator",
             "capacity")
@@ -95,8 +95,18 @@ def update_training(training: Training, **values: object) -> list[str]:
             changed.append(name)
     if changed:
         db.session.flush()
+        if "starts_at" in changed:
+            _sync_invitations(training)
         audit.record("training.updated", "training", training.id, fields=sorted(changed))
     return changed
+
+
+def _sync_invitations(training: Training) -> None:
+    """Move (or cancel) the reminders of every invitation to follow the training."""
+    for attendance in db.session.scalars(
+        select(Attendance).where(Attendance.training_id == training.id)
+    ):
+        reminders.sync_attendance_reminders(attendance)
 
 
 def cancel(training: Training) -> None:
@@ -194,10 +204,12 @@ def invite(training: Training, member_ids: list[int]) -> int:
     if training.capacity is not None and current + len(new) > training.capacity:
         raise TrainingError("over_capacity", capacity=training.capacity, invited=current,
                             chosen=len(new))
-    for member_id in new:
-        db.session.add(Attendance(group_id=training.group_id, training_id=training.id,
-                                  member_id=member_id, status="invited"))
+    added = [Attendance(group_id=training.group_id, training_id=training.id,
+                        member_id=member_id, status="invited") for member_id in new]
+    db.session.add_all(added)
     db.session.flush()
+    for attendance in added:
+        reminders.sync_attendance_reminders(attendance)
     if new:
         audit.record("training.invited", "training", training.id, members=len(new))
     return len(new)
@@ -211,6 +223,12 @@ def uninvite(training: Training, member_id: int) -> bool:
     )
     if attendance is None or attendance.status != "invited":
         return False
+    db.session.execute(
+        update(Reminder)
+        .where(Reminder.attendance_id == attendance.id, Reminder.status == "pending")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
     db.session.delete(attendance)
     db.session.flush()
     audit.record("training.uninvited", "training", training.id, member_id=member_id)

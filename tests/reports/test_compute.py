@@ -154,16 +154,3 @@ def test_a_quiet_month_counts_only_members(db, golden):  # type: ignore[no-untyp
     assert values.pop("active_members") == {"total": 6}
     assert values.pop("active_peer_educators") == {"total": 4}
     assert all(v == 0 for cells in values.values() for v in cells.values())
-
-
-def test_batched_computation_matches_per_group(db, golden, database):  # type: ignore[no-untyped-def]
-    if database.is_postgres:
-        pytest.skip("the app role cannot read across groups under RLS (by design)")
-    from sqlalchemy import select
-
-    from harmnet.models import PeerGroup
-
-    ids = list(db.session.scalars(select(PeerGroup.id)))
-    batched = reports.compute_groups_batched(ids, "2024-05")
-    for gid in ids:
-        assert batched[gid] == reports.compute_group(gid, "2024-05")

@@ -1,3 +1,3 @@
 """Celery tasks. Each receives ids (group id first), never objects."""
 
-from . import maintenance, reports  # noqa: F401
+from . import contacts, maintenance, reminders, reports  # noqa: F401

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from celery import shared_task
 
 from harmnet.extensions import db
-from harmnet.services import dhis2
+from harmnet.models import ReportSnapshot
+from harmnet.services import dhis2, report_batch
 from harmnet.services import reports as service
 
 log = logging.getLogger(__name__)
@@ -23,9 +24,46 @@ def monthly_fanout() -> int:
         due = service.groups_due(datetime.now(UTC))
     finally:
         db.session.rollback()
+    if report_batch.reports_engine() is not None:
+        # One set-based task per month for all due groups (REPORTS_DATABASE_URL is set).
+        by_period: dict[str, list[int]] = {}
+        for group_id, period in due:
+            by_period.setdefault(period, []).append(group_id)
+        for period, group_ids in sorted(by_period.items()):
+            build_period_snapshots.apply_async((group_ids, period, "monthly"), queue=QUEUE)
+        return len(due)
     for group_id, period in due:
         build_group_snapshot.apply_async((group_id, period, "monthly"), queue=QUEUE)
     return len(due)
+
+
+@shared_task(name="worker.tasks.reports.build_period_snapshots")
+def build_period_snapshots(group_ids: list[int], period: str, reason: str = "monthly") -> int:
+    """Compute one month of many groups with set-based SQL through the reports engine and
+    store a version per group whose values changed; without that engine, one task per group.
+    Returns the number of new versions (or of tasks enqueued on the fallback)."""
+    try:
+        outcomes = report_batch.build_snapshots(group_ids, period, reason)
+        if outcomes is None:
+            db.session.rollback()
+            for group_id in group_ids:
+                build_group_snapshot.apply_async((group_id, period, reason), queue=QUEUE)
+            return len(group_ids)
+        pushes = []
+        for outcome in outcomes:
+            if outcome.created:
+                snapshot = db.session.get(ReportSnapshot, outcome.snapshot_id)
+                pushes += [dhis2.start_push(dept, snapshot.id).id
+                           for dept in dhis2.push_targets(snapshot)]
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    created = sum(o.created for o in outcomes)
+    log.info("report snapshots period=%s groups=%s created=%s", period, len(outcomes), created)
+    for push_id in pushes:
+        push_to_dhis2.apply_async((push_id,), queue=QUEUE)
+    return created
 
 
 def enqueue_refresh(group_ids: list[int], period: str) -> None:

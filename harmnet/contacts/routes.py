@@ -1,0 +1,458 @@
+"""Routes: the contact entry page, contact lists, follow-ups, referrals and appointments.
+
+Peer educators see and act on their own contacts only (another person's is a 404, as if
+it did not exist); coordinators see the whole group. The client code travels only in the
+POST body of the entry page: it is never in a URL, the session, a flash message or a log.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import secrets
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import clientcode
+from ..access import coordinator_required
+from ..extensions import db
+from ..models import Client, GroupMembership, User
+from ..models._types import utcnow
+from ..security import mask_phone
+from ..services import appointments as appointment_service
+from ..services import contacts as service
+from . import bp, labels
+from .forms import (
+    AppointmentForm,
+    ConfirmForm,
+    ContactEditForm,
+    ContactForm,
+    DeleteForm,
+    FilterForm,
+    MonthForm,
+    ReferralUpdateForm,
+    RescheduleForm,
+    add_error,
+    age_band_for,
+)
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+CONTACT_ERRORS = {
+    "age_band_needed": ("age_band", _l("This is a new client: please choose an age band.")),
+    "unknown_provider": (None, _l("Please choose a provider from the list.")),
+    "unknown_service": (None, _l("Please choose a service from the list.")),
+    "unknown_channel": ("channel", _l("Choose a channel.")),
+    "code_needed": ("mother", _l("Give at least one of the names or the year of birth.")),
+    "channel_kind": ("channel", _l("A small-group session cannot become an individual "
+                                   "contact, or the other way round.")),
+}
+APPOINTMENT_ERRORS = {
+    "in_past": _l("The appointment must be in the future."),
+    "channel_needed": _l("Choose how the reminder is sent."),
+    "contact_value_needed": _l("Enter a phone number or e-mail for the reminder."),
+    "not_open": _l("This appointment is already closed."),
+    "not_yet": _l("This appointment has not happened yet."),
+    "unknown_referral": _l("This referral no longer exists."),
+    "unknown_appointment": _l("This appointment no longer exists."),
+    "unknown_status": _l("Choose a status."),
+}
+REFERRAL_ERRORS = {
+    "completed_in_future": _l("The completion date cannot be in the future."),
+    "completed_before_referral": _l("The completion date is before the referral."),
+    "unknown_status": _l("Choose a status."),
+}
+
+
+@bp.app_template_filter("code_name")
+def code_name(code: str | None, kind: str) -> str:
+    """Translate a stored code, e.g. {{ r.service|code_name('service_name') }}."""
+    if code is None:
+        return ""
+    return str(labels.ALL[kind].get(code, code))
+
+
+@bp.app_template_filter("masked")
+def masked(value: str | None) -> str:
+    """A reminder contact value, masked: phones to their last two digits, e-mail to its domain."""
+    if not value:
+        return ""
+    if "@" in value:
+        return "•••@" + value.rsplit("@", 1)[1]
+    return mask_phone(value)
+
+
+def _tz() -> str:
+    return g.group.timezone
+
+
+def _today() -> date:
+    return datetime.now(ZoneInfo(_tz())).date()
+
+
+def _role() -> str:
+    return g.membership.role
+
+
+def _is_coordinator() -> bool:
+    return _role() == "coordinator"
+
+
+def _page() -> int:
+    return max(1, min(request.args.get("page", 1, type=int) or 1, 100000))
+
+
+def _contact_or_404(contact_id: int):  # type: ignore[no-untyped-def]
+    contact = service.get_contact(contact_id)
+    if contact is None or not service.can_see(contact, current_user.id, _role()):
+        abort(404)
+    return contact
+
+
+def _referral_or_404(referral_id: int):  # type: ignore[no-untyped-def]
+    found = service.get_referral(referral_id)
+    if found is None or not service.can_see(found[1], current_user.id, _role()):
+        abort(404)
+    return found
+
+
+def _appointment_or_404(appointment_id: int):  # type: ignore[no-untyped-def]
+    appointment = appointment_service.get_appointment(appointment_id)
+    if appointment is None:
+        abort(404)
+    referral, contact = _referral_or_404(appointment.referral_id)
+    return appointment, referral, contact
+
+
+# --- the entry page -----------------------------------------------------------------------
+
+
+def _render_new(form: ContactForm, status: int = 200, **extra: object):  # type: ignore[no-untyped-def]
+    if not form.has_providers:
+        form.set_providers(service.active_providers())
+    return render_template("contacts/new.html", form=form, **extra), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():  # type: ignore[no-untyped-def]
+    form = ContactForm()
+    form.setup(today=_today(), now=utcnow(), tz=_tz())
+    if form.names_a_provider():  # most posts name none: spare the query
+        form.set_providers(service.active_providers())
+    if request.method == "GET":
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+        form.occurred_on.data = form.today
+        form.channel.data = service.last_channel(current_user.id) or "in_person"
+        saved = request.args.get("saved", type=int)
+        return _render_new(form, saved=saved)
+
+    if not _KEY_RE.match(form.idempotency_key.data or ""):
+        # A token we did not make: start a fresh one rather than trust it.
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+        form.validate()
+        return _render_new(form, 400, expired=True)
+    key = form.idempotency_key.data
+
+    if request.form.get("action") == "check":
+        try:
+            form.csrf_token.validate(form)
+        except Exception:  # noqa: BLE001 - any CSRF failure is one answer
+            return _render_new(form, 400, expired=True)
+        code = form.check_code_only()
+        if code is None:
+            return _render_new(form, 400)
+        summary = service.client_summary(clientcode.pseudonym(g.group.id, code))
+        return _render_new(form, checked=True, summary=summary)
+
+    if not form.validate():
+        expired = bool(form.csrf_token.errors)
+        return _render_new(form, 400, expired=expired)
+
+    pseudonym = None
+    age_band = None
+    if not form.is_session:
+        pseudonym = clientcode.pseudonym(g.group.id, form._code)
+        age_band = form.age_band.data or age_band_for(form.birth_year_value(),
+                                                      form.occurred_on.data)
+    try:
+        contact_id = service.create_contact(g.group.id, current_user.id,
+                                            form.to_input(pseudonym, age_band), key)
+    except service.DuplicateSubmission as dup:
+        db.session.rollback()
+        flash(_("This contact was already saved; it was not saved twice."), "info")
+        return redirect(url_for("contacts.new", saved=dup.contact_id))
+    except service.ContactError as exc:
+        db.session.rollback()
+        field_name, message = CONTACT_ERRORS.get(exc.code, (None, _l("Please check the form.")))
+        if field_name:
+            add_error(getattr(form, field_name), message)
+        extra = {"checked": exc.code == "age_band_needed", "summary": None}
+        return _render_new(form, 400, form_message=None if field_name else message, **extra)
+    except appointment_service.AppointmentError as exc:
+        db.session.rollback()
+        return _render_new(form, 400, form_message=APPOINTMENT_ERRORS.get(exc.code))
+    target = url_for("contacts.new", saved=contact_id)  # before the commit expires g.group
+    db.session.commit()
+    flash(_("Contact saved."), "success")
+    return redirect(target)
+
+
+# --- lists --------------------------------------------------------------------------------
+
+
+def _group_people() -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        select(User.id, User.display_name)
+        .join(GroupMembership, GroupMembership.user_id == User.id)
+        .order_by(User.display_name)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    coordinator = _is_coordinator()
+    form = FilterForm(request.args).setup(_group_people() if coordinator else [])
+    ok = form.validate()
+    filters = service.ContactFilters()
+    if ok:
+        filters = service.ContactFilters(
+            peer_educator_id=int(form.peer.data) if coordinator and form.peer.data else None,
+            date_from=form.date_from.data, date_to=form.date_to.data,
+            channel=form.channel.data or None, service=form.service.data or None,
+        )
+    if not coordinator:
+        filters.peer_educator_id = current_user.id
+    page = service.list_contacts(filters, _page(), 25)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("contacts/index.html", form=form, page=page, args=args,
+                           coordinator=coordinator), (200 if ok else 400)
+
+
+@bp.get("/<int:contact_id>")
+def show(contact_id: int):  # type: ignore[no-untyped-def]
+    contact = _contact_or_404(contact_id)
+    referrals = service.contact_referrals(contact.id)
+    appointments = service.referral_appointments([r.id for r, _ in referrals])
+    client = None
+    if contact.client_id is not None:
+        client = db.session.scalar(select(Client).where(Client.id == contact.client_id))
+    author = db.session.get(User, contact.peer_educator_id)
+    return render_template(
+        "contacts/show.html", contact=contact, referrals=referrals, appointments=appointments,
+        client=client, author=author,
+        can_edit=service.can_edit(contact, current_user.id, _role()),
+        confirm_form=ConfirmForm(formdata=None),
+    )
+
+
+@bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
+def edit(contact_id: int):  # type: ignore[no-untyped-def]
+    contact = _contact_or_404(contact_id)
+    if not service.can_edit(contact, current_user.id, _role()):
+        abort(403)
+    is_session = contact.channel == "group_session"
+    form = ContactEditForm(obj=contact)
+    if request.method == "GET":
+        form.participants.data = contact.participants_count
+        form.topics.data = list(contact.counselling_topics or [])
+    elif form.validate_for(today=_today(), is_session=is_session):
+        try:
+            service.update_contact(contact, actor_id=current_user.id,
+                                   **form.values(is_session))
+        except service.ContactError as exc:
+            db.session.rollback()
+            fallback = ("", _l("Please check the form."))
+            add_error(form.channel, CONTACT_ERRORS.get(exc.code, fallback)[1])
+        else:
+            db.session.commit()
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("contacts.show", contact_id=contact.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("contacts/edit.html", form=form, contact=contact,
+                           is_session=is_session), status
+
+
+@bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])
+def delete(contact_id: int):  # type: ignore[no-untyped-def]
+    contact = _contact_or_404(contact_id)
+    if not service.can_edit(contact, current_user.id, _role()):
+        abort(403)
+    form = DeleteForm()
+    if request.method == "POST":
+        if form.validate():
+            service.delete_contact(contact, form.reason.data, actor_id=current_user.id)
+            db.session.commit()
+            flash(_("Contact deleted."), "success")
+            return redirect(url_for("contacts.index"))
+        return render_template("contacts/delete.html", form=form, contact=contact), 400
+    return render_template("contacts/delete.html", form=form, contact=contact)
+
+
+# --- follow-ups, referrals, appointments --------------------------------------------------
+
+
+@bp.get("/follow-ups")
+def followups():  # type: ignore[no-untyped-def]
+    days = int(g.group.setting("followup_days"))
+    data = service.followups(
+        peer_educator_id=None if _is_coordinator() else current_user.id,
+        today=_today(), now=utcnow(), open_after_days=days,
+    )
+    return render_template("contacts/followups.html", data=data, days=days,
+                           confirm_form=ConfirmForm(formdata=None))
+
+
+def _render_referral(referral, contact, update_form=None, appt_form=None, status=200):  # type: ignore[no-untyped-def]
+    from ..services.providers import get_provider
+
+    provider = get_provider(referral.provider_id) if referral.provider_id else None
+    appointments = service.referral_appointments([referral.id])[referral.id]
+    if update_form is None:
+        update_form = ReferralUpdateForm(formdata=None, obj=referral)
+    if appt_form is None:
+        appt_form = AppointmentForm(formdata=None)
+    return render_template(
+        "contacts/referral.html", referral=referral, contact=contact, provider=provider,
+        appointments=appointments, update_form=update_form, appt_form=appt_form,
+        confirm_form=ConfirmForm(formdata=None),
+    ), status
+
+
+@bp.route("/referrals/<int:referral_id>", methods=["GET", "POST"])
+def referral(referral_id: int):  # type: ignore[no-untyped-def]
+    referral, contact = _referral_or_404(referral_id)
+    if request.method == "GET":
+        return _render_referral(referral, contact)
+    form = ReferralUpdateForm()
+    if form.validate():
+        try:
+            service.update_referral(referral, form.status.data, form.completed_on.data,
+                                    actor_id=current_user.id, today=_today())
+        except service.ContactError as exc:
+            db.session.rollback()
+            add_error(form.completed_on, REFERRAL_ERRORS.get(exc.code, exc.code))
+        else:
+            db.session.commit()
+            flash(_("Referral updated."), "success")
+            return redirect(url_for("contacts.referral", referral_id=referral.id))
+    return _render_referral(referral, contact, update_form=form, status=400)
+
+
+@bp.post("/referrals/<int:referral_id>/appointment")
+def book(referral_id: int):  # type: ignore[no-untyped-def]
+    referral, contact = _referral_or_404(referral_id)
+    form = AppointmentForm()
+    when = form.validate_at(utcnow(), _tz())
+    if when is not None:
+        consent = bool(form.reminder_consent.data)
+        try:
+            appointment_service.create_appointment(
+                g.group.id, referral.id, when, reminder_consent=consent,
+                channel=form.reminder_channel.data if consent else None,
+                contact_value=form.contact_value.data if consent else None,
+                actor_id=current_user.id,
+            )
+        except appointment_service.AppointmentError as exc:
+            db.session.rollback()
+            add_error(form.appt_date, APPOINTMENT_ERRORS.get(exc.code, exc.code))
+        else:
+            db.session.commit()
+            flash(_("Appointment booked."), "success")
+            return redirect(url_for("contacts.referral", referral_id=referral.id))
+    return _render_referral(referral, contact, appt_form=form, status=400)
+
+
+def _back(referral_id: int):  # type: ignore[no-untyped-def]
+    target = request.form.get("back")
+    if target == "follow-ups":
+        return redirect(url_for("contacts.followups"))
+    return redirect(url_for("contacts.referral", referral_id=referral_id))
+
+
+@bp.post("/appointments/<int:appointment_id>/<any(attended, missed):status>")
+def mark(appointment_id: int, status: str):  # type: ignore[no-untyped-def]
+    appointment, referral, _contact = _appointment_or_404(appointment_id)
+    if not ConfirmForm().validate():
+        abort(400)
+    try:
+        appointment_service.mark_appointment(appointment.id, status, actor_id=current_user.id,
+                                             attended_on=_today())
+    except appointment_service.AppointmentError as exc:
+        db.session.rollback()
+        flash(str(APPOINTMENT_ERRORS.get(exc.code, exc.code)), "error")
+    else:
+        db.session.commit()
+        flash(_("Appointment marked attended.") if status == "attended"
+              else _("Appointment marked missed."), "success")
+    return _back(referral.id)
+
+
+@bp.post("/appointments/<int:appointment_id>/cancel")
+def cancel(appointment_id: int):  # type: ignore[no-untyped-def]
+    appointment, referral, _contact = _appointment_or_404(appointment_id)
+    if not ConfirmForm().validate():
+        abort(400)
+    try:
+        appointment_service.cancel_appointment(appointment.id, actor_id=current_user.id)
+    except appointment_service.AppointmentError as exc:
+        db.session.rollback()
+        flash(str(APPOINTMENT_ERRORS.get(exc.code, exc.code)), "error")
+    else:
+        db.session.commit()
+        flash(_("Appointment cancelled."), "success")
+    return _back(referral.id)
+
+
+@bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
+def reschedule(appointment_id: int):  # type: ignore[no-untyped-def]
+    appointment, referral, contact = _appointment_or_404(appointment_id)
+    if appointment.status not in ("scheduled", "missed"):
+        abort(404)
+    form = RescheduleForm()
+    if request.method == "POST":
+        when = form.validate_at(utcnow(), _tz())
+        if when is not None:
+            appointment_service.reschedule_appointment(appointment.id, when,
+                                                       actor_id=current_user.id)
+            db.session.commit()
+            flash(_("Appointment moved."), "success")
+            return redirect(url_for("contacts.referral", referral_id=referral.id))
+        return render_template("contacts/reschedule.html", form=form,
+                               appointment=appointment, referral=referral), 400
+    local = appointment_service.as_utc(appointment.scheduled_at).astimezone(ZoneInfo(_tz()))
+    form.appt_date.data, form.appt_time.data = local.date(), local.time()
+    return render_template("contacts/reschedule.html", form=form, appointment=appointment,
+                           referral=referral)
+
+
+# --- coordinator: the referral cascade ----------------------------------------------------
+
+
+@bp.get("/cascade")
+@coordinator_required
+def cascade():  # type: ignore[no-untyped-def]
+    today = _today()
+    form = MonthForm(request.args)
+    if not form.month.data:
+        form.month.data = f"{today.year:04d}-{today.month:02d}"
+    parsed = form.parsed()
+    if parsed is None:
+        return render_template("contacts/cascade.html", form=form, rows=None), 400
+    year, month = parsed
+    first = date(year, month, 1)
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    rows = service.referral_cascade(first, last)
+    totals = service.CascadeRow("", *(sum(getattr(r, k) for r in rows) for k in
+                                     ("referred", "booked", "completed", "declined", "lost")))
+    prev_month = date.fromordinal(first.toordinal() - 1)
+    next_month = date.fromordinal(last.toordinal() + 1)
+    return render_template("contacts/cascade.html", form=form, rows=rows, totals=totals,
+                           first=first, prev=prev_month.strftime("%Y-%m"),
+                           next=next_month.strftime("%Y-%m"))

@@ -1,0 +1,639 @@
+"""Reminders (DESIGN section 8): rows written with their appointment or training invitation,
+claimed by the dispatcher, sent at most once by the send task, shown to coordinators.
+
+The database is the source of truth. A reminder moves
+`pending` -> `sending` (claimed) -> handed to a channel (`handed_at` set and committed
+before the channel is called) -> `sent` | `failed` | `skipped` | `uncertain`, or back to
+`pending` (postponed by quiet hours or the SMS cap, retried after a transient error, or
+never handed). Every function here flushes and never commits; the worker tasks and the
+routes own the transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, update
+
+from .. import tenancy
+from ..extensions import db
+from ..models import (
+    Appointment,
+    Attendance,
+    GroupMembership,
+    Member,
+    OutboxMessage,
+    PeerGroup,
+    Provider,
+    Reminder,
+    Training,
+    User,
+)
+from ..models._types import utcnow
+from . import audit
+from .reminder_channels import Confirmation, Message
+from .reminder_text import group_templates, render, sensitive_word
+
+#: Lead times are whole hours, up to a week before.
+MIN_LEAD_HOURS, MAX_LEAD_HOURS, MAX_LEADS = 1, 168, 4
+#: A reminder this close to (or after) the start is no use: it is skipped.
+MIN_NOTICE = timedelta(minutes=15)
+#: Statuses a coordinator may send again from the problems page.
+RETRYABLE = ("failed", "uncertain", "skipped")
+PROBLEM_STATUSES = ("failed", "uncertain")
+
+
+# --- group settings -----------------------------------------------------------------------
+
+
+def parse_hhmm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def lead_hours(group: PeerGroup) -> list[int]:
+    raw = group.setting("reminder_lead_hours") or []
+    leads = sorted({int(h) for h in raw if MIN_LEAD_HOURS <= int(h) <= MAX_LEAD_HOURS},
+                   reverse=True)
+    return leads[:MAX_LEADS]
+
+
+def quiet_window(group: PeerGroup) -> tuple[time, time]:
+    return parse_hhmm(group.setting("quiet_start")), parse_hhmm(group.setting("quiet_end"))
+
+
+def quiet_resume(now: datetime, tz: ZoneInfo, start: time, end: time) -> datetime | None:
+    """When quiet hours end, if `now` falls inside them; None otherwise (or when start=end,
+    which turns quiet hours off)."""
+    if start == end:
+        return None
+    local = now.astimezone(tz)
+    t = local.time().replace(tzinfo=None)
+    if start < end:
+        inside, day = start <= t < end, local.date()
+    else:  # the window spans midnight, e.g. 21:00-07:00
+        inside = t >= start or t < end
+        day = local.date() if t < end else local.date() + timedelta(days=1)
+    if not inside:
+        return None
+    return datetime.combine(day, end, tzinfo=tz).astimezone(UTC)
+
+
+def local_day_start(now: datetime, tz: ZoneInfo) -> datetime:
+    day: date = now.astimezone(tz).date()
+    return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
+
+
+def settings_view(group: PeerGroup) -> dict:
+    """The reminder settings of a group, defaults filled in (for the settings form)."""
+    return {
+        "lead_hours": lead_hours(group),
+        "quiet_start": group.setting("quiet_start"),
+        "quiet_end": group.setting("quiet_end"),
+        "daily_sms_cap": int(group.setting("daily_sms_cap")),
+        "templates": group_templates(group.settings),
+    }
+
+
+def update_settings(group: PeerGroup, *, lead: list[int], quiet_start: str, quiet_end: str,
+                    daily_sms_cap: int, templates: Mapping[str, Mapping[str, str]],
+                    actor_id: int | None = None) -> None:
+    """Store validated settings (the form has checked templates for sensitive words)."""
+    settings = dict(group.settings or {})
+    settings.update(
+        reminder_lead_hours=sorted(set(lead), reverse=True),
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+        daily_sms_cap=daily_sms_cap,
+        reminder_templates={kind: dict(langs) for kind, langs in templates.items()},
+    )
+    group.settings = settings  # a new dict, so the JSON column is seen as changed
+    db.session.flush()
+    audit.record("reminder.settings_changed", "peer_group", group.id, actor_id=actor_id,
+                 group_id=group.id)
+
+
+# --- writing rows with their appointment or invitation ------------------------------------
+
+
+def _key(prefix: str, target_id: int, lead: int, at: datetime) -> str:
+    # The start time is part of the key: a rescheduled appointment is a new message for
+    # the gateway, while a repeat of the same one is refused by it.
+    return f"{prefix}:{target_id}:{lead}h:{int(at.timestamp())}"
+
+
+def _lead_of(key: str) -> int | None:
+    try:
+        return int(key.split(":")[2].rstrip("h"))
+    except (IndexError, ValueError):
+        return None
+
+
+def _sync(*, prefix: str, column, target_id: int, group: PeerGroup, at: datetime,  # type: ignore[no-untyped-def]
+          active: bool, reason: str, channel: str, locale: str | None,
+          now: datetime) -> list[Reminder]:
+    rows = list(db.session.scalars(select(Reminder).where(column == target_id)))
+    desired: dict[str, datetime] = {}
+    if active:
+        for lead in lead_hours(group):
+            send_at = at - timedelta(hours=lead)
+            if send_at > now:
+                desired[_key(prefix, target_id, lead, at)] = send_at
+    by_key = {r.idempotency_key: r for r in rows}
+    for row in rows:
+        if row.status != "pending" or row.idempotency_key in desired:
+            continue
+        lead = _lead_of(row.idempotency_key)
+        new_key = _key(prefix, target_id, lead, at) if lead is not None else None
+        if active and new_key in desired and new_key not in by_key:
+            # Rescheduled: the same reminder, moved (a new key, so never a repeat).
+            del by_key[row.idempotency_key]
+            row.idempotency_key = new_key
+            by_key[new_key] = row
+        else:
+            row.status = "cancelled"
+            row.last_error = reason if not active else "rescheduled"
+    for key, send_at in desired.items():
+        row = by_key.get(key)
+        if row is None:
+            row = Reminder(group_id=group.id, idempotency_key=key, status="pending")
+            setattr(row, column.key, target_id)
+            db.session.add(row)
+            by_key[key] = row
+        elif row.status not in ("pending", "cancelled"):
+            continue  # already sent (or being sent) for this very time: never again
+        row.status = "pending"
+        row.send_at = send_at
+        row.channel = channel
+        row.locale = locale
+        row.last_error = None
+    db.session.flush()
+    return [r for r in by_key.values() if r.status == "pending"]
+
+
+def _appointment_state(appointment: Appointment) -> tuple[bool, str]:
+    if appointment.status == "cancelled":
+        return False, "appointment_cancelled"
+    if appointment.status != "scheduled":
+        return False, "appointment_closed"
+    if not appointment.reminder_consent:
+        return False, "no_consent"
+    if not appointment.contact_value:
+        return False, "no_contact"
+    return True, ""
+
+
+def appointment_channel(appointment: Appointment) -> str:
+    if appointment.channel:
+        return appointment.channel
+    return "email" if "@" in (appointment.contact_value or "") else "sms"
+
+
+def sync_appointment_reminders(appointment: Appointment, *, now: datetime | None = None,
+                               locale: str | None = None) -> list[Reminder]:
+    """Make the appointment's pending reminders match it, in the caller's transaction.
+
+    Call after saving, rescheduling or cancelling. Creates one pending row per lead time
+    still in the future (group setting `reminder_lead_hours`, default 24 h and 2 h), moves
+    pending rows to a new time, cancels them when the appointment is cancelled or consent
+    or the contact value is gone. Also sets `purge_after` (start plus retention days) when
+    it is not set. Returns the pending rows.
+    """
+    if appointment.id is None:
+        db.session.flush()
+    group = db.session.get(PeerGroup, appointment.group_id)
+    assert group is not None
+    if appointment.purge_after is None and appointment.scheduled_at is not None:
+        appointment.purge_after = appointment.scheduled_at + timedelta(
+            days=int(group.setting("retention_days")))
+    active, reason = _appointment_state(appointment)
+    return _sync(prefix="appt", column=Reminder.appointment_id, target_id=appointment.id,
+                 group=group, at=appointment.scheduled_at, active=active, reason=reason,
+                 channel=appointment_channel(appointment), locale=locale,
+                 now=now or utcnow())
+
+
+def _member_locale(member_id: int) -> str | None:
+    return db.session.scalar(
+        select(User.locale)
+        .join(GroupMembership, GroupMembership.user_id == User.id)
+        .where(GroupMembership.member_id == member_id, GroupMembership.is_active.is_(True))
+        .limit(1)
+    )
+
+
+def _attendance_state(attendance: Attendance, member: Member | None,
+                      training: Training | None) -> tuple[bool, str]:
+    if training is None or member is None:
+        return False, "target_missing"
+    if training.status != "planned":
+        return False, "training_cancelled" if training.status == "cancelled" else "training_held"
+    if attendance.status != "invited":
+        return False, "not_invited"
+    if member.status != "active":
+        return False, "member_inactive"
+    if not member.reminder_consent:
+        return False, "no_consent"
+    if not member.phone:
+        return False, "no_contact"
+    return True, ""
+
+
+def sync_attendance_reminders(attendance: Attendance, *, now: datetime | None = None
+                              ) -> list[Reminder]:
+    """Make the reminders of a member's training invitation match it (caller's transaction).
+
+    Only a member who consented and has a phone gets rows; they go by SMS in the language
+    of the member's login when linked, else the group's. Call after inviting, after a change
+    of the training's time or status, and after a change of the member's consent.
+    """
+    if attendance.id is None:
+        db.session.flush()
+    group = db.session.get(PeerGroup, attendance.group_id)
+    member = db.session.get(Member, attendance.member_id)
+    training = db.session.get(Training, attendance.training_id)
+    assert group is not None
+    active, reason = _attendance_state(attendance, member, training)
+    at = training.starts_at if training is not None else utcnow()
+    return _sync(prefix="att", column=Reminder.attendance_id, target_id=attendance.id,
+                 group=group, at=at, active=active, reason=reason, channel="sms",
+                 locale=_member_locale(attendance.member_id) if member else None,
+                 now=now or utcnow())
+
+
+# --- dispatch: claiming due rows ----------------------------------------------------------
+
+
+def claim_due(group_id: int, now: datetime, limit: int) -> list[int]:
+    """Mark up to `limit` due pending reminders of the current group `sending`; their ids.
+
+    On PostgreSQL the rows are chosen with FOR UPDATE SKIP LOCKED, so two dispatchers
+    running at once split the work instead of waiting or taking the same rows; on SQLite
+    the database's single writer does the same.
+    """
+    due = (
+        select(Reminder.id)
+        .where(Reminder.group_id == group_id, Reminder.status == "pending",
+               Reminder.send_at <= now)
+        .order_by(Reminder.send_at)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(due))
+    if not ids:
+        return []
+    db.session.execute(
+        update(Reminder)
+        .where(Reminder.id.in_(ids), Reminder.status == "pending")
+        .values(status="sending", claimed_at=now, handed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return ids
+
+
+def unclaim(reminder_ids: list[int]) -> None:
+    """Put claimed rows whose send task could not be queued back to `pending`."""
+    if reminder_ids:
+        db.session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(reminder_ids), Reminder.status == "sending",
+                   Reminder.handed_at.is_(None))
+            .values(status="pending", claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def requeue_unhanded(now: datetime, stale_seconds: int) -> int:
+    """Rows claimed long ago whose send task never started (its message was lost with a
+    broker restart, say): nothing was sent, so they simply become `pending` again."""
+    cutoff = now - timedelta(seconds=stale_seconds)
+    result = db.session.execute(
+        update(Reminder)
+        .where(Reminder.status == "sending", Reminder.handed_at.is_(None),
+               Reminder.claimed_at < cutoff)
+        .values(status="pending", claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def stale_handed(now: datetime, stale_seconds: int) -> list[tuple[int, str, str]]:
+    """(id, channel, key) of rows handed to a channel long ago with no result recorded:
+    the worker died during the send. They may have been sent."""
+    cutoff = now - timedelta(seconds=stale_seconds)
+    return [
+        (r.id, r.channel, r.idempotency_key)
+        for r in db.session.execute(
+            select(Reminder.id, Reminder.channel, Reminder.idempotency_key)
+            .where(Reminder.status == "sending", Reminder.handed_at < cutoff)
+        )
+    ]
+
+
+def settle_stale(reminder_id: int, confirmation: Confirmation, message_id: str | None,
+                 now: datetime) -> str:
+    """Apply a channel's answer about a stale handed row: sent, pending again, or uncertain."""
+    base = update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "sending",
+                                  Reminder.handed_at.is_not(None))
+    if confirmation is Confirmation.SENT:
+        values = {"status": "sent", "provider_message_id": message_id, "sent_at": now,
+                  "last_error": None}
+    elif confirmation is Confirmation.NOT_SENT:
+        # The provider never received it (and would refuse a repeat): safe to send again.
+        values = {"status": "pending", "claimed_at": None, "handed_at": None,
+                  "send_at": now, "last_error": "worker_lost_not_received"}
+    else:
+        values = {"status": "uncertain", "last_error": "worker_lost"}
+    db.session.execute(base.values(**values).execution_options(synchronize_session=False))
+    return str(values["status"])
+
+
+# --- the send task's steps ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # appointment | training
+    at: datetime
+    active: bool
+    reason: str
+    recipient: str | None
+    place: str | None
+
+
+def _target(reminder: Reminder) -> tuple[Target | None, PeerGroup]:
+    """What the reminder is for, and its group, in one query (a send is a few round trips;
+    each one counts at hundreds of reminders a second)."""
+    if reminder.appointment_id is not None:
+        found = db.session.execute(
+            select(Appointment, Provider, PeerGroup)
+            .join(PeerGroup, PeerGroup.id == Appointment.group_id)
+            .outerjoin(Provider, (Provider.group_id == Appointment.group_id)
+                       & (Provider.id == Appointment.provider_id))
+            .where(Appointment.id == reminder.appointment_id)
+        ).first()
+        if found is not None:
+            appt, provider, group = found
+            active, reason = _appointment_state(appt)
+            place = (provider.address or provider.name) if provider is not None else None
+            return Target("appointment", appt.scheduled_at, active, reason,
+                          appt.contact_value, place), group
+    elif reminder.attendance_id is not None:
+        found = db.session.execute(
+            select(Attendance, Member, Training, PeerGroup)
+            .join(PeerGroup, PeerGroup.id == Attendance.group_id)
+            .join(Member, (Member.group_id == Attendance.group_id)
+                  & (Member.id == Attendance.member_id))
+            .join(Training, (Training.group_id == Attendance.group_id)
+                  & (Training.id == Attendance.training_id))
+            .where(Attendance.id == reminder.attendance_id)
+        ).first()
+        if found is not None:
+            attendance, member, training, group = found
+            active, reason = _attendance_state(attendance, member, training)
+            return Target("training", training.starts_at, active, reason, member.phone,
+                          training.location or None), group
+    group = db.session.get(PeerGroup, reminder.group_id)
+    assert group is not None
+    return None, group
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    channel: str
+    message: Message
+
+
+def _settle(reminder: Reminder, status: str, reason: str | None) -> str:
+    reminder.status = status
+    reminder.last_error = reason
+    if status in ("pending",):
+        reminder.claimed_at = None
+    reminder.handed_at = None if status == "pending" else reminder.handed_at
+    db.session.flush()
+    return status
+
+
+def _postpone(reminder: Reminder, until: datetime, reason: str, *, attempted: bool = False
+              ) -> str:
+    if not attempted:
+        reminder.attempts -= 1  # counted when taken; nothing was tried
+    reminder.send_at = until
+    reminder.handed_at = None
+    return _settle(reminder, "pending", reason)
+
+
+def _not_tried(reminder: Reminder, status: str, reason: str) -> str:
+    reminder.attempts -= 1  # counted when taken; no channel was called
+    return _settle(reminder, status, reason)
+
+
+def _sms_sent_today(group_id: int, reminder_id: int, now: datetime, tz: ZoneInfo) -> int:
+    start = local_day_start(now, tz)
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Reminder)
+        .where(
+            Reminder.channel == "sms",
+            Reminder.id != reminder_id,
+            or_(
+                (Reminder.status == "sent") & (Reminder.sent_at >= start),
+                (Reminder.status == "sending") & (Reminder.handed_at >= start),
+            ),
+        )
+    ) or 0
+
+
+def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
+    """Take one claimed reminder for sending, in the caller's transaction.
+
+    Returns a SendPlan once `handed_at` is set (the caller commits, then calls the channel),
+    or the outcome when there is nothing to send: "not_ours" (another task has it, or it is
+    no longer `sending`), "postponed" (quiet hours or the SMS cap), "skipped", "failed".
+    """
+    # Compare-and-set: of two deliveries of the same message, exactly one moves handed_at
+    # from NULL; the other finds nothing to do. One round trip returns the row too.
+    reminder = db.session.scalars(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status == "sending",
+               Reminder.handed_at.is_(None))
+        .values(handed_at=now, attempts=Reminder.attempts + 1)
+        .returning(Reminder)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).first()
+    if reminder is None:
+        return "not_ours"
+    target, group = _target(reminder)
+    if target is None:
+        return _not_tried(reminder, "skipped", "target_missing")
+    if not target.active:
+        return _not_tried(reminder, "skipped", target.reason)
+    if not target.recipient:
+        return _not_tried(reminder, "skipped", "no_contact")
+    latest = target.at - MIN_NOTICE
+    if now >= latest:
+        return _not_tried(reminder, "skipped", "too_late")
+    # After an outage several reminders of one appointment can be due at once: send only
+    # the latest of them; one text is enough.
+    column = (Reminder.appointment_id if reminder.appointment_id is not None
+              else Reminder.attendance_id)
+    target_id = reminder.appointment_id or reminder.attendance_id
+    # Lead times are whole hours apart, so only a reminder an hour late can be overtaken.
+    newer_due = now - reminder.send_at >= timedelta(hours=1) and db.session.scalar(
+        select(func.count()).select_from(Reminder).where(
+            column == target_id, Reminder.id != reminder.id,
+            Reminder.status.in_(("pending", "sending")),
+            Reminder.send_at > reminder.send_at, Reminder.send_at <= now,
+        )
+    )
+    if newer_due:
+        return _not_tried(reminder, "skipped", "superseded")
+    tz = ZoneInfo(group.timezone)
+    start, end = quiet_window(group)
+    resume = quiet_resume(now, tz, start, end)
+    if resume is not None:
+        if resume >= latest:
+            return _not_tried(reminder, "skipped", "quiet_hours")
+        _postpone(reminder, resume, "quiet_hours_postponed")
+        return "postponed"
+    if reminder.channel == "sms":
+        cap = int(group.setting("daily_sms_cap"))
+        if _sms_sent_today(group.id, reminder.id, now, tz) >= cap:
+            tomorrow = local_day_start(now, tz) + timedelta(days=1)
+            resume = datetime.combine(tomorrow.astimezone(tz).date(), end, tzinfo=tz)
+            resume = resume.astimezone(UTC)
+            if resume >= latest:
+                return _not_tried(reminder, "skipped", "daily_sms_cap")
+            _postpone(reminder, resume, "daily_sms_cap_postponed")
+            return "postponed"
+    locale = reminder.locale or group.locale or "vi"
+    template = group_templates(group.settings)[target.kind].get(locale) or \
+        group_templates(group.settings)[target.kind]["vi"]
+    try:
+        text = render(template, at=target.at, tz=group.timezone, locale=locale,
+                      place=target.place, group_name=group.name)
+    except (KeyError, ValueError, IndexError):
+        return _not_tried(reminder, "failed", "template_invalid")
+    if sensitive_word(text):
+        # Templates are checked when saved; this catches a group name or data that slipped in.
+        return _not_tried(reminder, "failed", "sensitive_text")
+    db.session.flush()
+    return SendPlan(reminder.channel, Message(
+        group_id=group.id, reminder_id=reminder.id, recipient=target.recipient, text=text,
+        idempotency_key=reminder.idempotency_key, locale=locale,
+    ))
+
+
+def record_sent_in_transaction(reminder_id: int, message_id: str, now: datetime) -> None:
+    """Mark sent in the transaction that took the reminder (the outbox): the row is still
+    in the session, so this costs no extra statement of its own."""
+    reminder = db.session.get(Reminder, reminder_id)
+    assert reminder is not None and reminder.status == "sending"
+    reminder.status = "sent"
+    reminder.provider_message_id = message_id[:120]
+    reminder.sent_at = now
+    reminder.last_error = None
+
+
+def record_sent(reminder_id: int, message_id: str, now: datetime) -> None:
+    # Also over `uncertain`: a send that outlived the stale timeout still tells the truth.
+    db.session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.status.in_(("sending", "uncertain")))
+        .values(status="sent", provider_message_id=message_id[:120], sent_at=now,
+                last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def record_failure(reminder_id: int, kind: str, reason: str, now: datetime, *,
+                   max_attempts: int, backoff_seconds: int) -> str:
+    """After a channel error: retry later with exponential backoff (transient, while
+    attempts remain), fail (permanent, or out of attempts), or mark uncertain."""
+    reminder = db.session.scalar(
+        select(Reminder).where(Reminder.id == reminder_id)
+        .execution_options(populate_existing=True)
+    )
+    if reminder is None or reminder.status not in ("sending", "uncertain"):
+        return "not_ours"
+    if kind == "uncertain":
+        return _settle(reminder, "uncertain", reason)
+    if kind == "transient" and reminder.attempts < max_attempts:
+        delay = backoff_seconds * 2 ** max(reminder.attempts - 1, 0)
+        return _postpone(reminder, now + timedelta(seconds=delay), f"retry:{reason}",
+                         attempted=True)
+    if kind == "transient":
+        reason = f"gave_up:{reason}"
+    return _settle(reminder, "failed", reason)
+
+
+# --- coordinators -------------------------------------------------------------------------
+
+
+def problems_stmt():  # type: ignore[no-untyped-def]
+    return (select(Reminder).where(Reminder.status.in_(PROBLEM_STATUSES + ("skipped",)))
+            .order_by(Reminder.send_at.desc(), Reminder.id.desc()))
+
+
+def outbox_stmt():  # type: ignore[no-untyped-def]
+    return select(OutboxMessage).order_by(OutboxMessage.created_at.desc(),
+                                          OutboxMessage.id.desc())
+
+
+def status_counts() -> dict[str, int]:
+    rows = db.session.execute(
+        select(Reminder.status, func.count()).group_by(Reminder.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def retry(reminder_id: int, *, actor_id: int | None, now: datetime | None = None) -> bool:
+    """Send a failed, uncertain or skipped reminder again (same key: the gateway still
+    refuses a repeat of one it already has). False when there is no such reminder."""
+    reminder = db.session.scalar(select(Reminder).where(Reminder.id == reminder_id))
+    if reminder is None or reminder.status not in RETRYABLE:
+        return False
+    old = reminder.status
+    reminder.status = "pending"
+    reminder.send_at = now or utcnow()
+    reminder.attempts = 0
+    reminder.claimed_at = None
+    reminder.handed_at = None
+    reminder.last_error = None
+    db.session.flush()
+    audit.record("reminder.retried", "reminder", reminder.id, actor_id=actor_id,
+                 group_id=reminder.group_id, previous=old)
+    return True
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def purge_contact_values(now: datetime) -> int:
+    """Erase appointment contact values past `purge_after` (the start plus the group's
+    retention days) in the current group; pending reminders of them are cancelled."""
+    gid = tenancy.require_group_id()
+    group = db.session.get(PeerGroup, gid)
+    assert group is not None
+    fallback = now - timedelta(days=int(group.setting("retention_days")))
+    due = list(db.session.scalars(
+        select(Appointment).where(
+            Appointment.contact_value.is_not(None),
+            or_(Appointment.purge_after <= now,
+                Appointment.purge_after.is_(None) & (Appointment.scheduled_at <= fallback)),
+        )
+    ))
+    for appointment in due:
+        appointment.contact_value = None
+        db.session.execute(
+            update(Reminder)
+            .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")
+            .values(status="cancelled", last_error="no_contact")
+            .execution_options(synchronize_session=False)
+        )
+    db.session.flush()
+    return len(due)

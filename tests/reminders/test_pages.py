@@ -1,0 +1,213 @@
+"""Coordinator pages: needs attention with a retry button, the outbox, settings and texts."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from harmnet.models import AuditEvent, OutboxMessage, Reminder
+from harmnet.services.reminder_text import (
+    DEFAULT_TEMPLATES,
+    SENSITIVE_WORDS,
+    sensitive_word,
+    template_problem,
+)
+from tests.reminders.conftest import MORNING, hanoi, reminders_of, run_due, set_settings, synced
+from tests.support import csrf_from, in_group, login
+
+VALID = {
+    "lead_hours": "24, 2", "quiet_start": "21:00", "quiet_end": "07:00", "daily_sms_cap": "200",
+    "appointment_vi": DEFAULT_TEMPLATES["appointment"]["vi"],
+    "appointment_en": DEFAULT_TEMPLATES["appointment"]["en"],
+    "training_vi": DEFAULT_TEMPLATES["training"]["vi"],
+    "training_en": DEFAULT_TEMPLATES["training"]["en"],
+}
+
+
+def _post(client, url, data, page=None):  # type: ignore[no-untyped-def]
+    token = csrf_from(client.get(page or url).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+@pytest.fixture
+def groups(two_groups, make_appointment, db):  # type: ignore[no-untyped-def]
+    """Two groups, each with one failed and one sent (outbox) reminder."""
+    a, b, users = two_groups
+    ids = {}
+    for group, user in ((a, users["a_coord"]), (b, users["b_coord"])):
+        set_settings(db, group, reminder_lead_hours=[2])
+        failed = make_appointment(group, hanoi(2030, 3, 4, 13, 0), user=user)
+        [failed_id] = synced(db, group, failed, MORNING)
+        sent = make_appointment(group, hanoi(2030, 3, 4, 13, 0), user=user,
+                                contact="+84912345678")
+        synced(db, group, sent, MORNING)
+        with in_group(group.id):
+            row = db.session.get(Reminder, failed_id)
+            row.status, row.last_error, row.attempts = "failed", "http_400:invalid_number", 1
+            db.session.commit()
+        run_due(hanoi(2030, 3, 4, 11, 0))
+        ids[group.slug] = failed_id
+    return a, b, users, ids
+
+
+def test_coordinator_sees_what_needs_attention_and_retries(client, db, groups):
+    a, _b, users, ids = groups
+    login(client, "a-coord")
+    page = client.get("/g/group-a/reminders/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "The gateway refused the number as invalid." in html
+    assert f"/g/group-a/reminders/{ids['group-a']}/retry" in html
+    response = _post(client, f"/g/group-a/reminders/{ids['group-a']}/retry", {},
+                     page="/g/group-a/reminders/")
+    assert response.status_code == 302
+    [row] = [r for r in reminders_of(db, a) if r.id == ids["group-a"]]
+    assert (row.status, row.attempts, row.last_error) == ("pending", 0, None)
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "reminder.retried")).all()
+    assert [(e.object_id, e.actor_id) for e in events] == [(ids["group-a"], users["a_coord"].id)]
+
+
+def test_outbox_shows_the_text_with_the_number_masked(client, groups):
+    login(client, "a-coord")
+    html = client.get("/g/group-a/reminders/outbox").get_data(as_text=True)
+    assert "Chào bạn, nhắc bạn lịch hẹn lúc 13:00 ngày 04/03" in html
+    assert "+84912345678" not in html and "78" in html
+
+
+def test_peer_educator_gets_403(client, groups):
+    _a, _b, _users, ids = groups
+    login(client, "a-peer")
+    for url in ("/g/group-a/reminders/", "/g/group-a/reminders/outbox",
+                "/g/group-a/reminders/settings"):
+        assert client.get(url).status_code == 403
+    token = csrf_from(client.get("/g/group-a/").get_data(as_text=True))
+    response = client.post(f"/g/group-a/reminders/{ids['group-a']}/retry",
+                           data={"csrf_token": token})
+    assert response.status_code == 403
+
+
+def test_other_groups_reminders_are_404(client, db, groups):
+    _a, b, _users, ids = groups
+    login(client, "a-coord")
+    assert client.get("/g/group-b/reminders/").status_code == 404
+    assert client.get("/g/group-b/reminders/outbox").status_code == 404
+    response = _post(client, f"/g/group-a/reminders/{ids['group-b']}/retry", {},
+                     page="/g/group-a/reminders/")
+    assert response.status_code == 404
+    [row] = [r for r in reminders_of(db, b) if r.id == ids["group-b"]]
+    assert row.status == "failed"
+
+
+def test_outbox_lists_only_own_group(client, db, groups):
+    a, b, _users, _ids = groups
+    login(client, "b-coord")
+    html = client.get("/g/group-b/reminders/outbox").get_data(as_text=True)
+    with in_group(a.id):
+        a_ids = db.session.scalars(select(OutboxMessage.id)).all()
+        db.session.commit()
+    assert html.count('class="item"') == 1 and len(a_ids) == 1
+
+
+def test_settings_are_saved(client, db, login_as):
+    user = login_as("coordinator")
+    from harmnet.models import GroupMembership, PeerGroup
+
+    group = db.session.scalars(select(PeerGroup)).one()
+    page = client.get(f"/g/{group.slug}/reminders/settings")
+    assert page.status_code == 200 and "24, 2" in page.get_data(as_text=True)
+    data = {**VALID, "lead_hours": "48, 3", "quiet_start": "22:00", "daily_sms_cap": "50",
+            "appointment_en": "See you at {time}, {place}."}
+    response = _post(client, f"/g/{group.slug}/reminders/settings", data)
+    assert response.status_code == 302
+    db.session.refresh(group)
+    assert group.settings["reminder_lead_hours"] == [48, 3]
+    assert group.settings["quiet_start"] == "22:00"
+    assert group.settings["daily_sms_cap"] == 50
+    assert group.settings["reminder_templates"]["appointment"]["en"] == \
+        "See you at {time}, {place}."
+    assert GroupMembership  # the coordinator stays a member
+    assert user.id
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("Your HIV test is at {time}.", "hiv"),
+    ("Nhắc bạn đi xét nghiệm lúc {time}.", "xét nghiệm"),
+    ("Nhac ban di xet nghiem luc {time}.", "xét nghiệm"),
+    ("Lịch PrEP lúc {time}", "prep"),
+    ("Hẹn nhóm đồng đẳng lúc {time}", "đồng đẳng"),
+])
+def test_template_with_a_sensitive_word_is_refused_with_a_clear_message(
+        client, db, login_as, text, word):
+    login_as("coordinator", locale="en")
+    from harmnet.models import PeerGroup
+
+    group = db.session.scalars(select(PeerGroup)).one()
+    response = _post(client, f"/g/{group.slug}/reminders/settings",
+                     {**VALID, "appointment_vi": text})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "could expose the person who reads this message" in html
+    assert f"“{word}”" in html
+    assert "reminder_templates" not in (group.settings or {})
+
+
+def test_template_placeholders_are_checked(client, db, login_as):
+    login_as("coordinator", locale="en")
+    from harmnet.models import PeerGroup
+
+    group = db.session.scalars(select(PeerGroup)).one()
+    for text, message in (("At {when}", "{when} is not a placeholder"),
+                          ("Come at noon", "The text must contain {time}."),
+                          ("At {time", "Curly braces are only for placeholders"),
+                          ("At {time:>999999999}", "Curly braces are only for placeholders"),
+                          ("At {time!r}", "Curly braces are only for placeholders"),
+                          ("At {time.__class__}", "is not a placeholder")):
+        response = _post(client, f"/g/{group.slug}/reminders/settings",
+                         {**VALID, "training_en": text})
+        assert response.status_code == 400
+        assert message in response.get_data(as_text=True)
+
+
+def test_no_default_template_contains_a_sensitive_word():
+    for kind, langs in DEFAULT_TEMPLATES.items():
+        for lang, text in langs.items():
+            assert sensitive_word(text) is None, (kind, lang)
+            assert template_problem(text) is None, (kind, lang)
+
+
+def test_the_sensitive_words_list_is_matched_as_whole_words():
+    assert {"vi", "en"} <= set(SENSITIVE_WORDS)
+    assert sensitive_word("Hẹn bạn lâu rồi, gặp lúc 9 giờ") is None  # "lâu", not "lậu"
+    assert sensitive_word("Shiva temple at {time}") is None  # no "hiv" inside a word
+    assert sensitive_word("Bệnh LẬU") == "bệnh lậu"
+    assert sensitive_word("MA TUY") in ("ma túy", "ma tuý")
+    for words in SENSITIVE_WORDS.values():
+        for entry in words:
+            assert sensitive_word(f"nhắc {entry.rstrip('*')} nhé") is not None, entry
+
+
+odd_text = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(["", " ", "\x00", "a" * 5000, "{", "}", "{0}", "{time.__class__}",
+                     "{time!r}", "{time:>999999999}", "25:00", "-1", "9" * 30, "1,1",
+                     "24,,2", "HIV {time}"]),
+)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.dictionaries(st.sampled_from(sorted(VALID)), odd_text))
+def test_settings_form_never_500s(client, coordinator, data):
+    response = _post(client, f"/g/{coordinator}/reminders/settings", {**VALID, **data})
+    assert response.status_code in (302, 400)
+
+
+@pytest.fixture
+def coordinator(client, make_group, make_user):  # type: ignore[no-untyped-def]
+    group = make_group()
+    user = make_user(group=group, role="coordinator")
+    login(client, user.login)
+    return group.slug

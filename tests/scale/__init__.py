@@ -1,0 +1,1 @@
+"""Tests of the scale tooling: the synthetic data generator."""
