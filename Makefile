@@ -8,7 +8,8 @@ PORT ?= 5000
 export PORT
 
 .PHONY: run test install translations translations-extract translations-update lint bench \
-	bench-data bench-load bench-soak requirements clean db-upgrade seed serve
+	bench-lighthouse screenshots bench-data bench-load bench-soak requirements clean db-upgrade \
+	seed serve
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -55,6 +56,13 @@ lint: install
 
 bench: install translations
 	$(BIN)/python bench/page_weight.py
+
+# Mobile Lighthouse scores of the key pages (npx lighthouse, Debian's Chromium).
+bench-lighthouse: install translations
+	$(BIN)/python bench/lighthouse.py
+
+screenshots: install translations
+	$(BIN)/python bench/screenshots.py
 
 # Scale and load (docs/benchmarks.md): PostgreSQL, Redis and wrk on this machine.
 BENCH_DB ?= postgresql://postgres@127.0.0.1:5432/harmnet_bench

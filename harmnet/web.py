@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
@@ -22,7 +23,19 @@ CSP = (
 )
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions, but never on a static file: those responses are public and
+    cached for a year, and a shared cache must not keep (and hand out) a session cookie."""
+
+    def save_session(self, app, session, response):  # type: ignore[no-untyped-def]
+        if request.endpoint == "static":
+            return
+        super().save_session(app, session, response)
+
+
 def install_hooks(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+
     @app.before_request
     def _enforce_session_limits():  # type: ignore[no-untyped-def]
         if request.endpoint in ("static", "main.healthz", "main.readyz"):
@@ -56,7 +69,30 @@ def install_hooks(app: Flask) -> None:
             # Pages may hold personal data; never let a shared phone or proxy keep them.
             h["Cache-Control"] = "no-store"
             h.setdefault("Vary", "Cookie")
+        elif response.status_code in (200, 304):
+            _static_caching(response)
         return response
+
+
+def _static_caching(response):  # type: ignore[no-untyped-def]
+    """A static URL whose ?v= matches the file's content hash never changes: cache it for a
+    year without revalidation (repeat visits on a slow phone cost the HTML only). Any other
+    static URL may change in place, so it is revalidated with its ETag."""
+    cc = response.cache_control
+    filename = (request.view_args or {}).get("filename", "")
+    try:
+        current = _file_hash(filename)
+    except OSError:
+        current = None
+    if current is not None and request.args.get("v") == current:
+        cc.public = True
+        cc.max_age = 365 * 24 * 3600
+        cc.immutable = True
+    else:
+        cc.max_age = None
+        cc.immutable = False
+        cc.no_cache = True
+        response.headers.pop("Expires", None)
 
 
 @cache

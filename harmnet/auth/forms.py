@@ -13,6 +13,11 @@ from ..security import MAX_PASSWORD_LENGTH, password_problem
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,59}$")
 
+# Password managers and phone keyboards fill (and suggest) the right thing.
+USERNAME = {"autocomplete": "username"}
+CURRENT_PASSWORD = {"autocomplete": "current-password"}
+NEW_PASSWORD = {"autocomplete": "new-password"}
+
 PASSWORD_MESSAGES = {
     "too_short": _l("The password must have at least 10 characters."),
     "too_long": _l("The password is too long (at most 128 characters)."),
@@ -45,9 +50,11 @@ class StrongPassword:
 
 
 class LoginForm(BaseForm):
-    login = StringField(_l("Login name"), validators=[InputRequired(), Length(max=60)])
+    login = StringField(_l("Login name"), validators=[InputRequired(), Length(max=60)],
+                        render_kw=USERNAME)
     password = PasswordField(
-        _l("Password"), validators=[InputRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+        _l("Password"), validators=[InputRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+        render_kw=CURRENT_PASSWORD,
     )
     next = HiddenField()
     submit = SubmitField(_l("Sign in"))
@@ -55,12 +62,15 @@ class LoginForm(BaseForm):
 
 class ChangePasswordForm(BaseForm):
     current_password = PasswordField(
-        _l("Current password"), validators=[InputRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+        _l("Current password"), validators=[InputRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+        render_kw=CURRENT_PASSWORD,
     )
-    new_password = PasswordField(_l("New password"), validators=[InputRequired(), StrongPassword()])
+    new_password = PasswordField(_l("New password"), validators=[InputRequired(), StrongPassword()],
+                                 render_kw=NEW_PASSWORD)
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[InputRequired(), EqualTo("new_password", _l("The two passwords differ."))],
+        render_kw=NEW_PASSWORD,
     )
     submit = SubmitField(_l("Change password"))
 
@@ -87,14 +97,18 @@ class AcceptInvitationForm(BaseForm):
         validators=[InputRequired(), Length(max=120), no_html],
     )
     login = StringField(
-        _l("Choose a login name"), validators=[InputRequired(), Length(max=60), validate_login_name]
+        _l("Choose a login name"),
+        validators=[InputRequired(), Length(max=60), validate_login_name],
+        render_kw={**USERNAME, "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
-        _l("Choose a password"), validators=[InputRequired(), StrongPassword("login")]
+        _l("Choose a password"), validators=[InputRequired(), StrongPassword("login")],
+        render_kw=NEW_PASSWORD,
     )
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[InputRequired(), EqualTo("password", _l("The two passwords differ."))],
+        render_kw=NEW_PASSWORD,
     )
     submit = SubmitField(_l("Create my login"))
 

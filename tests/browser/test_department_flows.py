@@ -1,0 +1,41 @@
+"""A department viewer's month: the dashboard by month and by year, a group's version history,
+and an Excel export, in Vietnamese and English, on a phone and a laptop."""
+
+from __future__ import annotations
+
+import re
+
+from openpyxl import load_workbook
+
+
+def test_department_viewer_switches_periods_opens_history_and_downloads_xlsx(ui):
+    demo = ui.resume("department_viewer")
+    assert ui.path == demo.landing
+    periods = ui.page.locator("nav.periods")
+
+    # The year, then a month of it: the chosen period is marked for screen readers too.
+    year_link = periods.get_by_role("link", name=re.compile(
+        "^" + re.escape(ui.t("Year %(y)s", y=9999)).replace("9999", r"\d{4}") + "$"))
+    ui.follow(year_link.first)
+    assert re.search(r"[?&]p=\d{4}$", ui.page.url)
+    assert periods.locator("[aria-current]").count() == 1
+    ui.follow(periods.locator("p").last.get_by_role("link").first)
+    month = re.search(r"[?&]p=(\d{4}-\d{2})$", ui.page.url)
+    assert month, ui.page.url
+    assert periods.locator("[aria-current]").inner_text().strip() == month.group(1)[5:]
+
+    # Which groups reported, and every version the department received of one report.
+    ui.link("Completeness", within="nav.nav")
+    received = ui.page.locator("main a[href*='/history/']")
+    assert received.count() > 0, "the demo data has reports received this year"
+    ui.follow(received.last)
+    assert ui.page.get_by_role("heading", name=ui.t("Versions received")).is_visible()
+    assert ui.page.locator("main .list li").first.inner_text().startswith("v")
+
+    # Exports: an Excel file with the department's totals (counts only).
+    ui.link("Exports", within="nav.nav")
+    path = ui.download(ui.page.get_by_role("link", name="Excel (XLSX)"))
+    sheet = load_workbook(path, read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) > 1
+    assert not any("peer-hoasen" in str(cell) for row in rows for cell in row if cell)
