@@ -81,6 +81,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_STRATEGY = "moving-window"
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    #: Opening invitation links, per address: enough for people, too few to guess tokens.
+    INVITATION_RATE_LIMIT = os.environ.get("INVITATION_RATE_LIMIT", "30 per minute")
 
     INVITATION_TTL = timedelta(hours=72)
     PAGE_SIZE = 25

@@ -264,3 +264,10 @@ def test_coordinator_cannot_remove_the_last_coordinator(client, db, make_group, 
 
     with in_group(group.id), pytest.raises(accounts.AccountError):
         accounts.deactivate(own, actor_id=coord.id)
+
+
+def test_guessing_invitation_tokens_is_rate_limited(client):
+    statuses = [client.get(f"/invite/guess-{i:04d}-token-that-does-not-exist").status_code
+                for i in range(31)]
+    assert statuses[:30] == [404] * 30
+    assert statuses[30] == 429

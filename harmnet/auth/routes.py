@@ -28,6 +28,10 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _invitation_limit() -> str:
+    return current_app.config["INVITATION_RATE_LIMIT"]
+
+
 def _failed(response) -> bool:  # type: ignore[no-untyped-def]
     # Only failed attempts count against the limit: a redirect means success.
     return response.status_code != 302
@@ -129,7 +133,7 @@ def account():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
-@limiter.limit("30 per minute")
+@limiter.limit(_invitation_limit)
 def accept_invitation(token: str):  # type: ignore[no-untyped-def]
     if len(token) > 100:
         abort(404)

@@ -76,6 +76,9 @@ def config_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -> 
     cfg.ENCRYPTION_KEYS = environ["HARMNET_E2E_ENCRYPTION_KEYS"].split(",")
     cfg.PSEUDONYM_KEY = environ["HARMNET_E2E_PSEUDONYM_KEY"]
     cfg.RATELIMIT_KEY_PREFIX = "e2e" + environ.get("HARMNET_E2E_RUN", "")
+    # Every simulated phone comes from 127.0.0.1: the per-address limit on invitation links
+    # (30 a minute) would count the whole suite as one person.
+    cfg.INVITATION_RATE_LIMIT = "1000 per minute"
     celery = dict(Config.CELERY, task_always_eager=False)
     redis_url = environ.get("HARMNET_E2E_REDIS_URL")
     if redis_url:
