@@ -221,20 +221,12 @@ def update(member: Member, *, phone: str | None = None, remove_phone: bool = Fal
         member.updated_at = utcnow()
         db.session.flush()
         if {"reminder_consent", "phone"} & set(changed):
-            _sync_training_reminders(member)
+            from . import reminders
+
+            reminders.sync_attendances_where(Attendance.member_id == member.id)
         # Field names only: the audit trail never holds the values.
         audit.record("member.updated", "member", member.id, fields=sorted(changed))
     return changed
-
-
-def _sync_training_reminders(member: Member) -> None:
-    """Consent or phone changed: the member's pending training reminders follow."""
-    from . import reminders
-
-    for attendance in db.session.scalars(
-        select(Attendance).where(Attendance.member_id == member.id)
-    ):
-        reminders.sync_attendance_reminders(attendance)
 
 
 def change_status(member: Member, status: str, on: date) -> None:

@@ -264,6 +264,13 @@ def sync_attendance_reminders(attendance: Attendance, *, now: datetime | None = 
                  now=now or utcnow())
 
 
+def sync_attendances_where(*criteria: object) -> None:
+    """Re-sync the reminders of every invitation matching `criteria` (a training moved, a
+    member's consent or phone changed), in the caller's transaction."""
+    for attendance in db.session.scalars(select(Attendance).where(*criteria)):  # type: ignore[arg-type]
+        sync_attendance_reminders(attendance)
+
+
 # --- dispatch: claiming due rows ----------------------------------------------------------
 
 

@@ -96,17 +96,9 @@ def update_training(training: Training, **values: object) -> list[str]:
     if changed:
         db.session.flush()
         if "starts_at" in changed:
-            _sync_invitations(training)
+            reminders.sync_attendances_where(Attendance.training_id == training.id)
         audit.record("training.updated", "training", training.id, fields=sorted(changed))
     return changed
-
-
-def _sync_invitations(training: Training) -> None:
-    """Move (or cancel) the reminders of every invitation to follow the training."""
-    for attendance in db.session.scalars(
-        select(Attendance).where(Attendance.training_id == training.id)
-    ):
-        reminders.sync_attendance_reminders(attendance)
 
 
 def cancel(training: Training) -> None:
