@@ -181,7 +181,8 @@ def _appointment_state(appointment: Appointment) -> tuple[bool, str]:
         return False, "appointment_closed"
     if not appointment.reminder_consent:
         return False, "no_consent"
-    if not appointment.contact_value:
+    if not appointment.contact_value and appointment.channel != "outbox":
+        # The outbox needs no number: the coordinator passes the text on by hand.
         return False, "no_contact"
     return True, ""
 
@@ -479,7 +480,7 @@ def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
         return _not_tried(reminder, "skipped", "target_missing")
     if not target.active:
         return _not_tried(reminder, "skipped", target.reason)
-    if not target.recipient:
+    if not target.recipient and reminder.channel != "outbox":
         return _not_tried(reminder, "skipped", "no_contact")
     latest = target.at - MIN_NOTICE
     if now >= latest:
@@ -530,7 +531,7 @@ def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
         return _not_tried(reminder, "failed", "sensitive_text")
     db.session.flush()
     return SendPlan(reminder.channel, Message(
-        group_id=group.id, reminder_id=reminder.id, recipient=target.recipient, text=text,
+        group_id=group.id, reminder_id=reminder.id, recipient=target.recipient or "", text=text,
         idempotency_key=reminder.idempotency_key, locale=locale,
     ))
 

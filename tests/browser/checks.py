@@ -91,8 +91,14 @@ def keyboard_problems(page: Page, *, max_steps: int = 200) -> list[str]:
     """Tab through the whole page: every visible control is reached and shows a focus ring."""
     page.evaluate(
         """(sel) => {
+            // Shown now: not in a closed <details> (its content is not rendered until the
+            // summary, itself reachable, opens it), not hidden, and not taken out of the
+            // tab order on purpose (tabindex="-1", e.g. a form's hidden default button).
             const visible = el => {
                 const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+                if (el.getAttribute('tabindex') === '-1') return false;
+                if (el.checkVisibility && !el.checkVisibility({visibilityProperty: true}))
+                    return false;
                 return s.visibility !== 'hidden' && s.display !== 'none' &&
                        (r.width > 0 || r.height > 0 || el.classList.contains('skip'));
             };
@@ -121,9 +127,21 @@ def keyboard_problems(page: Page, *, max_steps: int = 200) -> list[str]:
         }""",
         _INTERACTIVE,
     )
-    wanted = page.evaluate("() => document.querySelectorAll('[data-kbd-wanted=\"1\"]').length")
-    for _ in range(min(max_steps, wanted + 3)):
+    # A date or time input is several Tab stops in Chromium (day, month, year; hour, minute).
+    wanted = page.evaluate(
+        """() => [...document.querySelectorAll('[data-kbd-wanted="1"]')].reduce(
+            (n, el) => n + ({date: 3, time: 3, 'datetime-local': 6, month: 2, week: 2}[
+                el.tagName === 'INPUT' ? el.type : ''] || 1), 0)""")
+    steps = min(max_steps, wanted + 3)
+    for _ in range(steps):
         page.keyboard.press("Tab")
+    # Stops the count does not know of (a <summary>, say): go on while some are not reached.
+    missing = "() => [...document.querySelectorAll('[data-kbd-wanted=\"1\"]')].some(" \
+              "el => !window.__kbd.seen.includes(el.dataset.kbd))"
+    while steps < max_steps and page.evaluate(missing):
+        for _ in range(5):
+            page.keyboard.press("Tab")
+        steps += 5
     result = page.evaluate(
         """() => {
             const seen = new Set(window.__kbd.seen);

@@ -1,6 +1,5 @@
 """The key pages of each role: bench/ weighs them, runs Lighthouse on them and screenshots
-them. Each area adds its pages here as they land (e.g. the contact form, the follow-ups
-page, the department dashboard)."""
+them. Each area adds its pages here as they land."""
 
 from __future__ import annotations
 
@@ -52,7 +51,16 @@ KEY_PAGES = [
             lighthouse=True),
     KeyPage("department-by-group", "department_viewer", "/d/hn/groups", "Department, by group"),
     KeyPage("admin", "admin", "/admin/", "Administration"),
-    # To add as their areas land (lighthouse=True): the contact form, the follow-ups page.
+    KeyPage("contact-form", "peer_educator", "/g/hoa-sen/contacts/new", "New contact",
+            lighthouse=True),
+    KeyPage("follow-ups", "peer_educator", "/g/hoa-sen/contacts/follow-ups",
+            "Follow-ups, peer educator", lighthouse=True),
+    KeyPage("my-contacts", "peer_educator", "/g/hoa-sen/contacts/", "My contacts"),
+    KeyPage("reminders", "coordinator", "/g/hoa-sen/reminders/",
+            "Reminders needing attention"),
+    KeyPage("reminders-outbox", "coordinator", "/g/hoa-sen/reminders/outbox", "Outbox"),
+    KeyPage("reminder-settings", "coordinator", "/g/hoa-sen/reminders/settings",
+            "Reminder settings"),
 ]
 
 

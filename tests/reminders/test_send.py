@@ -42,6 +42,18 @@ def test_due_reminder_lands_in_the_outbox_discreetly(db, group, make_appointment
     assert run_due(hanoi(2030, 3, 4, 11, 5)) == []  # never twice
 
 
+def test_an_outbox_reminder_needs_no_contact_value(db, group, make_appointment):
+    # The entry form offers "Outbox (the coordinator passes it on)" without a number; such a
+    # reminder once was never written, silently (found by the browser suite).
+    set_settings(db, group, reminder_lead_hours=[2])
+    appt = make_appointment(group, hanoi(2030, 3, 4, 13, 0), contact=None, channel="outbox")
+    [rid] = synced(db, group, appt, MORNING)
+    assert run_due(hanoi(2030, 3, 4, 11, 0)) == ["sent"]
+    [(reminder_id, recipient, body)] = outbox(db, group)
+    assert reminder_id == rid and not recipient
+    assert body == "Chào bạn, nhắc bạn lịch hẹn lúc 13:00 ngày 04/03, tại 12 Phố Huế."
+
+
 def test_text_is_in_the_recipients_language(db, group, make_appointment):
     from harmnet.services.reminders import sync_appointment_reminders
 
