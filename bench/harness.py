@@ -103,9 +103,13 @@ def free_port() -> int:
 class Server:
     """gunicorn serving bench.hello_wsgi:app (harmnet + /__hello/) against a database."""
 
-    def __init__(self, owner_url: str, workers: int, access_log: Path | None = None) -> None:
+    def __init__(self, owner_url: str, workers: int, access_log: Path | None = None,
+                 threads: int = 1) -> None:
         self.owner_url = libpq_url(owner_url)
         self.workers = workers
+        #: > 1 runs gthread workers: a thinking user's open, idle connection then no longer
+        #: holds a whole sync worker (in production a buffering proxy does that job).
+        self.threads = threads
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.access_log = access_log
@@ -131,7 +135,8 @@ class Server:
             SESSION_ABSOLUTE_HOURS="24",
         )
         cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}",
-               "--workers", str(self.workers), "--backlog", "2048", "--log-level", "warning"]
+               "--workers", str(self.workers), "--threads", str(self.threads),
+               "--backlog", "2048", "--log-level", "warning"]
         if self.access_log:
             cmd += ["--access-logfile", str(self.access_log),
                     "--access-logformat", "%(m)s %(U)s %(s)s %(D)s"]

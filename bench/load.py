@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", default="10,50,100", help="comma-separated user counts")
     parser.add_argument("--duration", type=int, default=60, help="seconds per user count")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads a gunicorn worker (gthread when > 1)")
     parser.add_argument("--think", default="500-1500",
                         help="think time between a user's requests, min-max ms")
     parser.add_argument("--ratio-seconds", type=int, default=20,
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {report['machine']}")
     work = out / f"work-{stamp}"
     work.mkdir()
-    with Server(args.database_url, args.workers, access_log) as server:
+    with Server(args.database_url, args.workers, access_log, threads=args.threads) as server:
         sessions = prepare_sessions(server, args.database_url, max(levels), args.seed)
         harness.check_pages(server.base, sessions, WORKLOAD)
         # Warm the workers (imports, template compilation, connection pools).
