@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import Select, and_, func, select
 
 from ..extensions import db
-from ..models import Attendance, Member, Reminder, Training
+from ..models import Attendance, Member, Training
 from ..models._types import utcnow
 from ..models.members import ATTENDANCE_STATUSES, MEMBER_ROLES, MEMBER_STATUSES, TRAINING_TOPICS
 from ..tenancy import require_group_id
@@ -106,14 +106,8 @@ def cancel(training: Training) -> None:
     if training.status == "cancelled":
         return
     training.status = "cancelled"
-    attendance_ids = select(Attendance.id).where(Attendance.training_id == training.id)
-    db.session.execute(
-        update(Reminder)
-        .where(Reminder.attendance_id.in_(attendance_ids), Reminder.status == "pending")
-        .values(status="cancelled")
-        .execution_options(synchronize_session=False)
-    )
     db.session.flush()
+    reminders.sync_attendances_where(Attendance.training_id == training.id)
     audit.record("training.cancelled", "training", training.id)
 
 
@@ -215,12 +209,7 @@ def uninvite(training: Training, member_id: int) -> bool:
     )
     if attendance is None or attendance.status != "invited":
         return False
-    db.session.execute(
-        update(Reminder)
-        .where(Reminder.attendance_id == attendance.id, Reminder.status == "pending")
-        .values(status="cancelled")
-        .execution_options(synchronize_session=False)
-    )
+    # Its reminder rows go with it (ON DELETE CASCADE), so none can be sent.
     db.session.delete(attendance)
     db.session.flush()
     audit.record("training.uninvited", "training", training.id, member_id=member_id)

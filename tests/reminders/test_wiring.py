@@ -79,3 +79,23 @@ def test_training_invitation_of_a_consenting_member_gets_reminders(db, make_grou
         members.update(members.get(yes_id), reminder_consent=False)
         db.session.commit()
     assert _statuses(db, group.id, status="pending") == []
+
+
+def test_cancelling_a_training_or_withdrawing_an_invitation_stops_its_reminders(db, make_group):
+    group = make_group()
+    start = utcnow().replace(microsecond=0) + timedelta(days=5)
+    with in_group(group.id):
+        hoa = members.create(alias="Hoa", phone="0912345678", reminder_consent=True)
+        lan = members.create(alias="Lan", phone="0987654321", reminder_consent=True)
+        training = trainings.create(title="PrEP", topic="pep_prep", starts_at=start,
+                                    duration_minutes=90)
+        trainings.invite(training, [hoa.id, lan.id])
+        db.session.commit()
+        assert len(_statuses(db, group.id, status="pending")) == 4
+        trainings.uninvite(training, lan.id)
+        db.session.commit()
+        assert len(_statuses(db, group.id, status="pending")) == 2
+        trainings.cancel(training)
+        db.session.commit()
+    assert _statuses(db, group.id, status="pending") == []
+    assert {s for s, _ in _statuses(db, group.id)} == {"cancelled"}
