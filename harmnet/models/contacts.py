@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -50,11 +58,18 @@ class Client(GroupScoped, db.Model):
     """A client known only by a pseudonym (HMAC of the client code under the group's key)."""
 
     __tablename__ = "clients"
-    __group_args__ = (UniqueConstraint("group_id", "pseudonym"),)
+    __group_args__ = (
+        UniqueConstraint("group_id", "pseudonym"),
+        # The monthly report joins a month's persons to their sex, age band and first
+        # contact in (group_id, id) order: an index-only merge join over this index.
+        Index("ix_clients_group_id_id_profile",
+              "group_id", "id", "sex", "age_band", "first_contact_on"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     #: Hex HMAC-SHA256; never the code itself, never shown, never in a URL.
     pseudonym: Mapped[str] = mapped_column(String(64))
+    #: On or before the date of every contact of the client (the contact service keeps it).
     first_contact_on: Mapped[date]
     #: F | M | T
     sex: Mapped[str | None] = mapped_column(String(1))
@@ -76,6 +91,12 @@ class Contact(GroupScoped, db.Model):
         Index("ix_contacts_group_id_peer_educator_id_occurred_on",
               "group_id", "peer_educator_id", "occurred_on"),
         Index("ix_contacts_group_id_client_id", "group_id", "client_id"),
+        # "Reached for the first time this year" asks, for each person of a month, whether a
+        # live contact came earlier in the year: one index-only probe here per person.
+        Index("ix_contacts_group_id_client_id_occurred_on_live",
+              "group_id", "client_id", "occurred_on",
+              postgresql_where=text("deleted_at IS NULL AND client_id IS NOT NULL"),
+              sqlite_where=text("deleted_at IS NULL AND client_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import String, and_, case, cast, exists, func, or_, select
+from sqlalchemy import String, and_, case, cast, exists, func, or_, select, update
 
 from .. import tenancy
 from ..extensions import db
@@ -124,13 +124,25 @@ def client_summary(pseudonym: str) -> ClientSummary | None:
                          client.age_band)
 
 
+def _note_contact_date(client_id: int, occurred_on: date) -> None:
+    """Keep `first_contact_on` at or before every contact of the client (a late entry of
+    an earlier meeting, or a date corrected to an earlier day). The monthly report relies on
+    it: a client first met on or after a month's first day needs no look at earlier months.
+    One conditional UPDATE, so two late entries at once still leave the earlier date."""
+    db.session.execute(
+        update(Client)
+        .where(Client.id == client_id, Client.first_contact_on > occurred_on)
+        .values(first_contact_on=occurred_on)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def _client_id(group_id: int, pseudonym: str, occurred_on: date,
                sex: str | None, age_band: str | None) -> int:
     """The id of the client with this pseudonym, made on first contact."""
     client = find_client(pseudonym)
     if client is not None:
-        if occurred_on < client.first_contact_on:
-            client.first_contact_on = occurred_on  # a late entry of an earlier meeting
+        _note_contact_date(client.id, occurred_on)
         return client.id
     if age_band not in AGE_BANDS:
         raise ContactError("age_band_needed")
@@ -300,6 +312,8 @@ def update_contact(contact: Contact, *, actor_id: int, **values: object) -> list
             changed.append(name)
     if changed:
         if "occurred_on" in changed:
+            if contact.client_id is not None:
+                _note_contact_date(contact.client_id, contact.occurred_on)
             for referral in db.session.scalars(
                 select(Referral).where(Referral.contact_id == contact.id)
             ):

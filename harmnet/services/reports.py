@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, distinct, exists, func, or_, select
+from sqlalchemy import and_, distinct, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import indicators, tenancy
@@ -113,12 +113,22 @@ def compute(group_ids: Sequence[int], period: str, *, tz: str, fy_start_month: i
     def run(stmt):  # type: ignore[no-untyped-def]
         return db.session.execute(stmt).all()
 
-    live = Contact.deleted_at.is_(None)
-    in_month = and_(Contact.group_id.in_(ids), live, Contact.occurred_on >= start,
-                    Contact.occurred_on < end)
-    session = Contact.channel == "group_session"
+    _contact_totals(run, out, ids, start, end)
+    _persons(run, out, ids, start, end, fy_start)
+    _compute_shared(run, out, ids, start, end, start_utc, end_utc)
+    return out
 
-    # 1. contacts, sessions, participants, online contacts, commodities
+
+def _in_month(ids: list[int], start: date, end: date):  # type: ignore[no-untyped-def]
+    return and_(Contact.group_id.in_(ids), Contact.deleted_at.is_(None),
+                Contact.occurred_on >= start, Contact.occurred_on < end)
+
+
+def _contact_totals(run, out: dict, ids: list[int], start: date, end: date  # type: ignore[no-untyped-def]
+                    ) -> None:
+    """Family 1 (contacts, sessions, participants, online contacts, commodities): one pass
+    over the month's live contacts, GROUP BY group_id."""
+    session = Contact.channel == "group_session"
     for row in run(
         select(
             Contact.group_id,
@@ -130,7 +140,7 @@ def compute(group_ids: Sequence[int], period: str, *, tz: str, fy_start_month: i
             func.coalesce(func.sum(Contact.lubricants), 0),
             func.coalesce(func.sum(Contact.leaflets), 0),
             func.coalesce(func.sum(Contact.self_test_kits), 0),
-        ).where(in_month).group_by(Contact.group_id)
+        ).where(_in_month(ids, start, end)).group_by(Contact.group_id)
     ):
         v = out[row[0]]
         for code, value in zip(
@@ -139,38 +149,52 @@ def compute(group_ids: Sequence[int], period: str, *, tz: str, fy_start_month: i
         ):
             v[code][TOTAL] = int(value)
 
-    # 2. unique individuals reached, and those reached for the first time this year
-    earlier = aliased(Contact)
+
+def _persons(run, out: dict, ids: list[int], start: date, end: date,  # type: ignore[no-untyped-def]
+             fy_start: date) -> None:
+    """Family 2: unique individuals reached, and those reached for the first time this year,
+    by sex and age band.
+
+    The month's distinct (group, client) pairs come first, joined to their client. A client
+    first met on or after the month's first day is new this year; any other is probed once
+    for a live contact earlier in the year, an index-only lookup in
+    ix_contacts_group_id_client_id_occurred_on_live (never a scan of the year's contacts).
+    """
+    persons = (
+        select(Contact.group_id, Contact.client_id)
+        .where(_in_month(ids, start, end), Contact.client_id.is_not(None))
+        .distinct()
+        .subquery("persons")
+    )
+    earlier = aliased(Contact, name="earlier")
     seen_before = exists().where(
-        earlier.group_id == Contact.group_id,
-        earlier.client_id == Contact.client_id,
+        earlier.group_id == persons.c.group_id,
+        earlier.client_id == persons.c.client_id,
+        earlier.client_id.is_not(None),  # lets PostgreSQL use the partial index
         earlier.deleted_at.is_(None),
         earlier.occurred_on >= fy_start,
         earlier.occurred_on < start,
     )
+    first_time = or_(Client.first_contact_on >= start, ~seen_before)
     for gid, sex, band, reached, first in run(
-        select(
-            Contact.group_id, Client.sex, Client.age_band,
-            func.count(distinct(Contact.client_id)),
-            func.count(distinct(case((~seen_before, Contact.client_id)))),
-        )
-        .join(Client, and_(Client.group_id == Contact.group_id, Client.id == Contact.client_id))
-        .where(in_month)
-        .group_by(Contact.group_id, Client.sex, Client.age_band)
+        select(persons.c.group_id, Client.sex, Client.age_band, func.count(),
+               func.count().filter(first_time))
+        .select_from(persons)
+        .join(Client, and_(Client.group_id == persons.c.group_id,
+                           Client.id == persons.c.client_id))
+        .group_by(persons.c.group_id, Client.sex, Client.age_band)
     ):
         cell = _sex_age_cell(sex, band)
         for code, value in (("reached", reached), ("reached_first_time", first)):
             out[gid][code][cell] += int(value)
             out[gid][code][TOTAL] += int(value)
 
-    _compute_shared(run, out, ids, start, end, start_utc, end_utc)
-    return out
-
 
 def _compute_shared(run, out: dict, ids: list[int], start: date, end: date,  # type: ignore[no-untyped-def]
                     start_utc: datetime, end_utc: datetime) -> None:
     """Families 3 to 6 (referrals, appointments, trainings, members), one GROUP BY group_id
-    statement each: shared by the per-group path and the batch path (report_batch)."""
+    statement each. Like families 1 and 2 above, shared by the per-group path and the batch
+    path (report_batch): one definition of every indicator."""
     live = Contact.deleted_at.is_(None)
     # 3. persons referred and persons whose referral was completed, by service
     person = func.coalesce(Referral.client_id, -Referral.id)  # no client code: one person

@@ -57,6 +57,8 @@ class Builder:
     @_in_group
     def contact(self, on: date, client: Client | None = None, channel: str = "in_person",
                 deleted: bool = False, notes: str = "", **kw: object) -> Contact:
+        if client is not None and on < client.first_contact_on:
+            client.first_contact_on = on  # as the contact service keeps it
         return self._add(Contact(
             occurred_on=on, channel=channel, client_id=client.id if client else None,
             peer_educator_id=self.user_id, idempotency_key=f"k{next(_seq)}", notes=notes,
