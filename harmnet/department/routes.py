@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -67,16 +77,19 @@ def _period_choices(spec: str) -> dict:
 def home():  # type: ignore[no-untyped-def]
     spec, months = _period()
     snapshots = service.current_snapshots(g.department.id, months)
-    groups = org.department_groups(g.department.id)
     reported = {s.group_id for s in snapshots}
+    count = service.subtree_group_count(g.department.id)
+    # The first names only: the by-group table pages through the rest.
+    groups = db.session.scalars(service.subtree_groups_stmt(g.department.id)
+                                .limit(current_app.config["PAGE_SIZE"])).all()
     return render_template(
         "department/dashboard.html",
         children=org.child_departments(g.department.id),
-        groups=groups,
+        groups=groups, group_count=count,
         spec=spec, months=months, choices=_period_choices(spec),
         totals=service.totals(snapshots), catalogue=indicators.CATALOGUE,
-        locale=_locale(), reported=len(reported),
-        expected=len(groups) * len(months), received=len(snapshots),
+        locale=_locale(), reported=len(reported), expected=count * len(months),
+        received=len(snapshots),
         cell_label=indicators.cell_label,
     )
 
@@ -84,12 +97,17 @@ def home():  # type: ignore[no-untyped-def]
 @bp.get("/groups")
 def groups_table():  # type: ignore[no-untyped-def]
     spec, months = _period()
-    snapshots = service.current_snapshots(g.department.id, months)
+    # A province has dozens of groups, the root of a national rollout a thousand: one page
+    # of groups, and only their snapshots, so the page costs the same at any size.
+    page = db.paginate(service.subtree_groups_stmt(g.department.id),
+                       page=max(request.args.get("page", 1, type=int) or 1, 1),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    snapshots = service.current_snapshots(g.department.id, months,
+                                          group_ids=[gr.id for gr in page.items])
     return render_template(
         "department/groups.html", spec=spec, months=months, choices=_period_choices(spec),
-        groups=service.subtree_groups(g.department.id),
-        by_group=service.totals_by_group(snapshots), catalogue=indicators.CATALOGUE,
-        locale=_locale(),
+        page=page, by_group=service.totals_by_group(snapshots),
+        catalogue=indicators.CATALOGUE, locale=_locale(),
     )
 
 

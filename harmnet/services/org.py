@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from .. import tenancy
-from ..access import department_subtree_ids
 from ..extensions import db
 from ..models import Department, DepartmentRole, GroupMembership, PeerGroup, User
 from . import audit
@@ -91,17 +90,6 @@ def child_departments(department_id: int) -> list[Department]:
             select(Department)
             .where(Department.parent_id == department_id)
             .order_by(Department.name)
-        )
-    )
-
-
-def department_groups(department_id: int) -> list[PeerGroup]:
-    """Groups in the department's whole subtree (names only are ever shown)."""
-    return list(
-        db.session.scalars(
-            select(PeerGroup)
-            .where(PeerGroup.department_id.in_(department_subtree_ids(department_id)))
-            .order_by(PeerGroup.name)
         )
     )
 

@@ -446,16 +446,28 @@ def period_months(spec: str, fy_start_month: int = 1) -> list[str]:
     raise ValueError("bad period")
 
 
-def subtree_groups(department_id: int) -> list[PeerGroup]:
-    return list(db.session.scalars(
+def subtree_groups_stmt(department_id: int):  # type: ignore[no-untyped-def]
+    """The groups of the department's subtree, by name (then id, for stable pages)."""
+    return (
         select(PeerGroup).where(PeerGroup.department_id.in_(department_subtree_ids(department_id)))
-        .order_by(PeerGroup.name)
-    ))
+        .order_by(PeerGroup.name, PeerGroup.id)
+    )
+
+
+def subtree_group_count(department_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(subtree_groups_stmt(department_id).subquery())) or 0
+
+
+def subtree_groups(department_id: int) -> list[PeerGroup]:
+    return list(db.session.scalars(subtree_groups_stmt(department_id)))
 
 
 def current_snapshots(department_id: int, months: Sequence[str],
-                      group_id: int | None = None) -> list[ReportSnapshot]:
-    """The latest version of each group-month sent to the department's subtree."""
+                      group_id: int | None = None,
+                      group_ids: Sequence[int] | None = None) -> list[ReportSnapshot]:
+    """The latest version of each group-month sent to the department's subtree (only of
+    `group_id` or of `group_ids` when given)."""
     subtree = department_subtree_ids(department_id)
     newest = (
         select(ReportSnapshot.group_id, ReportSnapshot.period,
@@ -465,6 +477,8 @@ def current_snapshots(department_id: int, months: Sequence[str],
     )
     if group_id is not None:
         newest = newest.where(ReportSnapshot.group_id == group_id)
+    if group_ids is not None:
+        newest = newest.where(ReportSnapshot.group_id.in_(list(group_ids)))
     newest_sq = newest.subquery()
     return list(db.session.scalars(
         select(ReportSnapshot).join(

@@ -210,3 +210,35 @@ def test_manager_forms_never_fail_with_a_500(client, city, target, period, url, 
                      page="/d/hn/definitions").status_code in (302, 400)
     for p in (period, target):
         assert client.get("/d/hn/", query_string={"p": p}).status_code in (200, 400)
+
+
+def test_group_table_pages_through_many_groups(app, client, city, make_group, builder
+                                               ):  # type: ignore[no-untyped-def]
+    """A root department may supervise a thousand groups: the table shows a page of them,
+    each with its own figures, and a pager; a bad page number is the first page."""
+    from harmnet.extensions import db
+
+    size = app.config["PAGE_SIZE"]
+    for i in range(size):
+        make_group(f"extra-{i:02d}", department="hn-bd", name=f"Nhóm {i:02d}")
+    last = make_group("zz-last", department="hn", name="Zz cuối cùng")
+    b = builder(last)
+    for i in range(6):
+        b.contact(date(2024, 5, 3 + i), b.client("F", "25-34"))
+    db.session.commit()
+    reports.build_snapshot(last.id, "2024-05")
+    db.session.commit()
+    login(client, "dept-viewer")
+    first = client.get("/d/hn/groups?p=2024-05").get_data(as_text=True)
+    assert "CLB Hoa Sen" in first and "Nhóm 00" in first and "Zz cuối cùng" not in first
+    assert "Page 1 of 2" in first and "page=2" in first
+    second = client.get("/d/hn/groups?p=2024-05&page=2").get_data(as_text=True)
+    assert "Zz cuối cùng" in second and "CLB Hoa Sen" not in second
+    row = second.split("Zz cuối cùng", 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num">6</td>' in row  # its six contacts, read from its snapshot
+    # The dashboard names the first page of groups and links to all of them.
+    dashboard = client.get("/d/hn/?p=2024-05").get_data(as_text=True)
+    assert f"All {size + 3} groups" in dashboard and "Zz cuối cùng" not in dashboard
+    for bad in ("abc", "-3", "0", "99"):
+        response = client.get(f"/d/hn/groups?p=2024-05&page={bad}")
+        assert response.status_code == 200, bad
