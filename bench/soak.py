@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads a worker (gthread), as the Procfile's WEB_THREADS")
     parser.add_argument("--think", default="500-1500", help="min-max ms between requests")
     parser.add_argument("--sample", type=float, default=10, help="seconds between RSS samples")
     parser.add_argument("--max-growth", type=float, default=0.10)
@@ -49,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir()
     dbname = args.database_url.rsplit("/", 1)[-1]
     print(f"soak: {args.users} users for {args.minutes:g} min on {dbname}, "
-          f"{args.workers} workers; machine: {harness.machine()}")
+          f"{args.workers} workers x {args.threads} threads; machine: {harness.machine()}")
     samples: list[tuple[float, dict[int, int]]] = []
-    with Server(args.database_url, args.workers) as server:
+    with Server(args.database_url, args.workers, threads=args.threads) as server:
         sessions = []
         for role, count in harness.split_users(args.users).items():
             sessions += harness.pick_users(args.database_url, role, count, args.seed)
