@@ -108,8 +108,6 @@ def static_url(filename: str) -> str:
 def install_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from .forms import LanguageForm
-
     app.jinja_env.globals.update(static_url=static_url, get_locale=get_locale)
     if app.debug:
         _file_hash.cache_clear()
@@ -120,7 +118,6 @@ def install_template_helpers(app: Flask) -> None:
             "group": g.get("group"),
             "membership": g.get("membership"),
             "department": g.get("department"),
-            "language_form": LanguageForm(formdata=None),
         }
 
 
