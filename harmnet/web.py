@@ -16,6 +16,11 @@ from werkzeug.exceptions import HTTPException
 
 STATIC_DIR = Path(__file__).parent / "static"
 
+#: A request refreshes the idle timestamp only when it is older than this. Refreshing
+#: re-signs and re-sends the session cookie; skipping it makes the idle limit end at most
+#: this much earlier, never later.
+SEEN_REFRESH_SECONDS = 60
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
@@ -53,8 +58,10 @@ def install_hooks(app: Flask) -> None:
             flash(_("Your session has ended. Please sign in again."), "info")
             return redirect(url_for("auth.login", next=request.full_path
                                     if request.method == "GET" else None))
-        session["_seen"] = now
-        session.permanent = True
+        if now - seen >= SEEN_REFRESH_SECONDS or "_seen" not in session:
+            session["_seen"] = now
+        if not session.permanent:  # the setter marks the session modified even when unchanged
+            session.permanent = True
         return None
 
     @app.after_request
