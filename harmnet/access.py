@@ -25,10 +25,14 @@ def _load_user(token: str) -> User | None:
         user_id, version = (int(part) for part in token.split(":", 1))
     except ValueError:
         return None
+    # Name the user for RLS before the query, so the transaction's one set_config carries
+    # it. The id comes from the signed cookie; `users` has no policy, and the claim is
+    # withdrawn below before any other statement runs if the user is refused.
+    tenancy.set_user(user_id)
     user = db.session.get(User, user_id)
     if user is None or not user.is_active or user.session_version != version:
+        tenancy.set_user(None)
         return None
-    tenancy.set_user(user.id)
     return user
 
 
@@ -47,20 +51,24 @@ def _require_login() -> None:
 def enter_group(slug: str) -> None:
     """Resolve a group slug for the signed-in user and set the group context, or 404."""
     _require_login()
-    group = db.session.scalar(select(PeerGroup).where(PeerGroup.slug == slug))
-    if group is None or not group.is_active:
-        abort(404)
-    tenancy.set_group(group.id)
-    membership = db.session.scalar(
-        select(GroupMembership).where(
-            GroupMembership.user_id == current_user.id, GroupMembership.is_active.is_(True)
+    # The group and the user's active membership in one statement. It runs before a group
+    # is set, so it opts out of the ORM filter; the join pins the membership to this group
+    # and this user, and RLS admits only the user's own memberships (harmnet.user_id).
+    found = db.session.execute(
+        select(PeerGroup, GroupMembership)
+        .join(GroupMembership, GroupMembership.group_id == PeerGroup.id)
+        .where(
+            PeerGroup.slug == slug,
+            PeerGroup.is_active.is_(True),
+            GroupMembership.user_id == current_user.id,
+            GroupMembership.is_active.is_(True),
         )
-    )
-    if membership is None:
-        tenancy.set_group(None)
-        abort(404)  # not a member: do not reveal that the group exists
-    g.group = group
-    g.membership = membership
+        .execution_options(**tenancy.SKIP)
+    ).first()
+    if found is None:
+        abort(404)  # no such group, or not a member: do not reveal that the group exists
+    g.group, g.membership = found
+    tenancy.set_group(g.group.id)
 
 
 def department_subtree_ids(department_id: int) -> list[int]:

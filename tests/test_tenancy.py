@@ -198,3 +198,98 @@ def test_composite_foreign_key_refuses_cross_group_reference(db, make_group, dat
         with pytest.raises(DBAPIError):
             db.session.commit()
         db.session.rollback()
+
+
+# --- the context is checked on every request and sent before every statement ---------------
+
+
+def test_revoked_membership_or_closed_group_is_404_on_next_request(client, db, two_groups):
+    from harmnet.models import PeerGroup
+    from harmnet.services import org
+
+    a, b, users = two_groups
+    org.grant_group_role(b, users["a_peer"], "peer_educator")
+    db.session.commit()
+    login(client, users["a_peer"].login)
+    assert client.get(f"/g/{a.slug}/").status_code == 200
+    with in_group(a.id):
+        membership = db.session.scalar(
+            select(GroupMembership).where(GroupMembership.user_id == users["a_peer"].id))
+        membership.is_active = False
+        db.session.commit()
+    assert client.get(f"/g/{a.slug}/").status_code == 404
+    assert client.get(f"/g/{b.slug}/").status_code == 200
+    db.session.get(PeerGroup, b.id).is_active = False
+    db.session.commit()
+    assert client.get(f"/g/{b.slug}/").status_code == 404
+
+
+@requires_pg
+def test_refused_session_leaves_no_user_in_the_database_context(app, db, make_user):
+    from harmnet.access import _load_user
+
+    user = make_user()
+    with app.test_request_context():
+        assert _load_user(f"{user.id}:{user.session_version + 1}") is None
+        assert tenancy._get("user_id") is None
+        # The claim made before the lookup is gone from the very next statement.
+        assert db.session.scalar(text("SELECT current_setting('harmnet.user_id', true)")) == ""
+        db.session.rollback()
+
+
+def _members_of(group, alias):  # type: ignore[no-untyped-def]
+    from harmnet.extensions import db
+
+    with in_group(group.id):
+        db.session.add(Member(group_id=group.id, alias=alias))
+        db.session.commit()
+
+
+@requires_pg
+def test_rls_follows_a_group_switch_mid_transaction(db, make_group):
+    a, b = make_group(), make_group()
+    _members_of(a, "Hoa")
+    _members_of(b, "Lan")
+    count = "SELECT string_agg(alias, ',') FROM members"
+    with in_group(a.id):
+        assert db.session.scalar(text(count)) == "Hoa"
+        with in_group(b.id):  # same transaction, no query in between the switch and this
+            assert db.session.scalar(text(count)) == "Lan"
+        assert db.session.scalar(text(count)) == "Hoa"
+    assert db.session.scalar(text(count)) is None  # back to no group: no rows
+    db.session.rollback()
+
+
+@requires_pg
+def test_rls_context_is_resent_after_a_savepoint_rollback(db, make_group):
+    a, b = make_group(), make_group()
+    _members_of(a, "Hoa")
+    _members_of(b, "Lan")
+    count = "SELECT string_agg(alias, ',') FROM members"
+    with in_group(a.id):
+        assert db.session.scalar(text(count)) == "Hoa"
+        savepoint = db.session.begin_nested()
+        with in_group(b.id):
+            assert db.session.scalar(text(count)) == "Lan"
+            # Rolling back undoes the set_config made inside the savepoint (PostgreSQL
+            # restores group a); the next statement must send group b again.
+            savepoint.rollback()
+            assert db.session.scalar(text(count)) == "Lan"
+        assert db.session.scalar(text(count)) == "Hoa"
+    db.session.rollback()
+
+
+@requires_pg
+def test_group_page_sends_the_context_once(client, login_as, make_group, monkeypatch):
+    sent = []
+    real = tenancy._send
+    monkeypatch.setattr(tenancy, "_send", lambda conn, values: (sent.append(values),
+                                                                 real(conn, values)))
+    group = make_group()
+    user = login_as("peer_educator", group=group)
+    path, user_id = f"/g/{group.slug}/", str(user.id)
+    sent.clear()
+    assert client.get(path).status_code == 200
+    # The user (from the session) is known before the first statement, and the group is set
+    # after the last one: one set_config for the whole request.
+    assert sent == [("", user_id, "")]
