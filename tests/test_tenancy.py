@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from harmnet import tenancy
@@ -289,7 +290,41 @@ def test_group_page_sends_the_context_once(client, login_as, make_group, monkeyp
     user = login_as("peer_educator", group=group)
     path, user_id = f"/g/{group.slug}/", str(user.id)
     sent.clear()
-    assert client.get(path).status_code == 200
+    statements = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
     # The user (from the session) is known before the first statement, and the group is set
-    # after the last one: one set_config for the whole request.
+    # after the last one: one set_config for the whole request ...
     assert sent == [("", user_id, "")]
+    # ... whose one statement loads the user, the group and the membership.
+    assert len(statements) == 1
+
+
+def test_group_is_entered_when_the_user_was_loaded_first(app, db, two_groups):
+    from flask import g
+    from flask_login import login_user
+    from werkzeug.exceptions import NotFound
+
+    from harmnet.access import enter_group
+
+    a, b, users = two_groups
+    user = users["a_peer"]
+    for slug, allowed in ((a.slug, True), (b.slug, False)):
+        with app.app_context(), app.test_request_context():  # a fresh g each time
+            login_user(user)  # current_user is set: the loader will not run
+            if allowed:
+                enter_group(slug)
+                assert g.group.id == a.id and g.membership.user_id == user.id
+                assert tenancy.current_group_id() == a.id
+            else:
+                with pytest.raises(NotFound):
+                    enter_group(slug)
+                assert tenancy.current_group_id() is None
+            db.session.rollback()
