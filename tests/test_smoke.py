@@ -26,8 +26,10 @@ def test_page_follows_the_users_language_and_switches_with_it(client, make_group
     login(client, "coord")
     html = client.get("/g/hoa-sen/").get_data(as_text=True)
     assert 'lang="vi"' in html and "Trang chủ" in html and "Đăng xuất" in html
+    assert "Điều phối viên" in html  # the role, through the role_name filter
     assert 'value="vi" class="link" aria-current="true"' in html
     post_form(client, "/lang", {"lang": "en", "next": "/g/hoa-sen/"}, page="/g/hoa-sen/")
     html = client.get("/g/hoa-sen/").get_data(as_text=True)
     assert 'lang="en"' in html and ">Home<" in html and "Sign out" in html
+    assert "Coordinator ·" in html
     assert 'value="en" class="link" aria-current="true"' in html
