@@ -5,9 +5,9 @@ Three locks (DESIGN section 4): the URL preprocessor checks membership and calls
 statement on a `GroupScoped` model and raises when no group is set; on PostgreSQL the same
 id is written per transaction with `set_config(..., true)` for the row-level security
 policies, which hold even for `text()` SQL and identity-map hits that the ORM filter misses.
-The settings are sent right before the first statement of a session transaction that runs
-with a context differing from what that transaction last sent, so a request that sets the
-user and the group before its first query pays for one `set_config`, not three.
+The settings go out right before any statement of a session transaction whose context
+differs from what that transaction last sent: a request that names its user before its
+first query and changes nothing after pays for one `set_config`, not three.
 """
 
 from __future__ import annotations
