@@ -69,6 +69,9 @@ class Config:
     SESSION_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "30")))
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")))
     PERMANENT_SESSION_LIFETIME = SESSION_IDLE_TIMEOUT
+    #: Re-send the cookie only when the session changed (web.py refreshes the idle timestamp
+    #: once a minute); re-signing it on every page costs CPU and bytes for nothing.
+    SESSION_REFRESH_EACH_REQUEST = False
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
     WTF_CSRF_TIME_LIMIT = None  # the session's own limits bound the token's life

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from . import tenancy
 from .extensions import db, login_manager
@@ -17,18 +17,61 @@ from .models import Department, DepartmentRole, GroupMembership, PeerGroup, User
 login_manager.login_view = "auth.login"
 login_manager.session_protection = "basic"
 
+# The lookups of every signed-in request, built once: a statement object keeps its SQL
+# cache key, which building it anew for each request computes again (~0.1 ms each).
+_USER = select(User).where(User.id == bindparam("user_id"))
+
+# The group and the user's active membership. These run before a group is set, so they opt
+# out of the ORM filter; the joins pin the membership to this group and this user, and RLS
+# admits only the user's own memberships (harmnet.user_id).
+_GROUP_ON = and_(PeerGroup.slug == bindparam("slug"), PeerGroup.is_active.is_(True))
+_MEMBERSHIP_ON = and_(
+    GroupMembership.group_id == PeerGroup.id,
+    GroupMembership.user_id == bindparam("user_id"),
+    GroupMembership.is_active.is_(True),
+)
+_GROUP_AND_MEMBERSHIP = (
+    select(PeerGroup, GroupMembership)
+    .join(GroupMembership, _MEMBERSHIP_ON)
+    .where(_GROUP_ON)
+    .execution_options(**tenancy.SKIP)
+)
+# On a group URL, the user with them in one statement (None for a missing group or membership).
+_USER_IN_GROUP = (
+    select(User, PeerGroup, GroupMembership)
+    .select_from(User)
+    .outerjoin(PeerGroup, _GROUP_ON)
+    .outerjoin(GroupMembership, _MEMBERSHIP_ON)
+    .where(User.id == bindparam("user_id"))
+    .execution_options(**tenancy.SKIP)
+)
+
 
 @login_manager.user_loader
 def _load_user(token: str) -> User | None:
-    """Load the user named in the session; a stale session version means signed out."""
+    """Load the user named in the session; a stale session version means signed out.
+    While `enter_group` waits for it, fetch the group and membership in the same statement."""
     try:
         user_id, version = (int(part) for part in token.split(":", 1))
     except ValueError:
         return None
-    user = db.session.get(User, user_id)
+    # Name the user for RLS before the query, so the transaction's one set_config carries
+    # it. The id comes from the signed cookie; `users` has no policy, and the claim is
+    # withdrawn below before any other statement runs if the user is refused (what the
+    # statement found with it is then dropped unused).
+    tenancy.set_user(user_id)
+    slug = g.get("entering_group")
+    params = {"user_id": user_id, "slug": slug}
+    if slug is None:
+        user = db.session.scalar(_USER, params)
+    else:
+        row = db.session.execute(_USER_IN_GROUP, params).one_or_none()
+        user, group, membership = row if row is not None else (None, None, None)
     if user is None or not user.is_active or user.session_version != version:
+        tenancy.set_user(None)
         return None
-    tenancy.set_user(user.id)
+    if slug is not None:
+        g.group_found = (group, membership)
     return user
 
 
@@ -46,21 +89,21 @@ def _require_login() -> None:
 
 def enter_group(slug: str) -> None:
     """Resolve a group slug for the signed-in user and set the group context, or 404."""
-    _require_login()
-    group = db.session.scalar(select(PeerGroup).where(PeerGroup.slug == slug))
-    if group is None or not group.is_active:
-        abort(404)
-    tenancy.set_group(group.id)
-    membership = db.session.scalar(
-        select(GroupMembership).where(
-            GroupMembership.user_id == current_user.id, GroupMembership.is_active.is_(True)
-        )
-    )
+    g.entering_group = slug  # a user loaded from here on comes with the group (above)
+    try:
+        _require_login()
+    finally:
+        g.pop("entering_group")
+    found = g.pop("group_found", None)
+    if found is None:  # the user was loaded earlier in this request, or signed in by it
+        tenancy.set_user(current_user.id)  # (login_user does not go through the loader)
+        params = {"slug": slug, "user_id": current_user.id}
+        found = db.session.execute(_GROUP_AND_MEMBERSHIP, params).first() or (None, None)
+    group, membership = found
     if membership is None:
-        tenancy.set_group(None)
-        abort(404)  # not a member: do not reveal that the group exists
-    g.group = group
-    g.membership = membership
+        abort(404)  # no such group, or not a member: do not reveal that the group exists
+    g.group, g.membership = group, membership
+    tenancy.set_group(group.id)
 
 
 def department_subtree_ids(department_id: int) -> list[int]:

@@ -5,6 +5,9 @@ Three locks (DESIGN section 4): the URL preprocessor checks membership and calls
 statement on a `GroupScoped` model and raises when no group is set; on PostgreSQL the same
 id is written per transaction with `set_config(..., true)` for the row-level security
 policies, which hold even for `text()` SQL and identity-map hits that the ORM filter misses.
+The settings go out right before any statement of a session transaction whose context
+differs from what that transaction last sent: a request that names its user before its
+first query and changes nothing after pays for one `set_config`, not three.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import g, has_app_context
-from sqlalchemy import BigInteger, ForeignKey, Integer, UniqueConstraint, event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import BigInteger, ForeignKey, Integer, UniqueConstraint, event
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -74,8 +77,8 @@ def require_group_id() -> int:
 
 
 def _set(name: str, value: int | str | None) -> None:
+    # No database call here: the next statement sends the new context (`_sync` below).
     setattr(g, f"harmnet_{name}", value)
-    _sync_open_transaction()
 
 
 def set_group(group_id: int | None) -> None:
@@ -110,34 +113,66 @@ def lookup_context(key: str) -> Iterator[None]:
         _set("lookup", previous)
 
 
-def _apply(connection: Connection) -> None:
-    if connection.dialect.name != "postgresql":
-        return
-    values = {name: "" if _get(name) is None else str(_get(name)) for name in _SETTINGS}
-    # set_config(..., true) is transaction-local: a pooled connection never carries it over.
-    connection.execute(
-        text(
-            "SELECT set_config('harmnet.group_id', :group_id, true),"
-            " set_config('harmnet.user_id', :user_id, true),"
-            " set_config('harmnet.lookup', :lookup, true)"
-        ),
-        values,
-    )
+#: Key in `Connection.info` (which belongs to the DBAPI connection) holding the settings
+#: the current session transaction has sent. Present only inside a session transaction
+#: under an app context: `None` until the first statement, then the values sent.
+_SENT = "harmnet_tenancy_sent"
+
+# set_config(..., true) is transaction-local: a pooled connection never carries it over.
+_SET_CONFIG = (
+    "SELECT set_config('harmnet.group_id', %(group_id)s, true),"
+    " set_config('harmnet.user_id', %(user_id)s, true),"
+    " set_config('harmnet.lookup', %(lookup)s, true)"
+)
 
 
-def _sync_open_transaction() -> None:
-    """When the context changes mid-transaction, tell PostgreSQL at once."""
-    from .extensions import db
+#: Savepoint statements read no rows, and a set_config sent just before ROLLBACK TO
+#: SAVEPOINT would be undone by it: they never trigger a send.
+_SAVEPOINT_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
 
-    session = db.session()
-    if session.in_transaction():
-        _apply(session.connection())
+
+def _wanted() -> tuple[str, ...]:
+    return tuple("" if (v := _get(name)) is None else str(v) for name in _SETTINGS)
 
 
 @event.listens_for(Session, "after_begin")
 def _after_begin(session: Session, transaction: object, connection: Connection) -> None:
-    if has_app_context():
-        _apply(connection)
+    if has_app_context() and connection.dialect.name == "postgresql":
+        connection.info[_SENT] = None  # nothing sent yet in this transaction
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sync(connection: Connection, cursor: object, statement: str, parameters: object,
+          context: object, executemany: bool) -> None:
+    """Send the current context before a statement whenever it differs from what this
+    transaction last sent: every statement runs under the context of the moment."""
+    if _SENT not in connection.info or statement.startswith(_SAVEPOINT_STATEMENTS):
+        return
+    wanted = _wanted()
+    if connection.info[_SENT] != wanted:
+        _send(connection, wanted)
+        connection.info[_SENT] = wanted
+
+
+def _send(connection: Connection, values: tuple[str, ...]) -> None:
+    # Straight through the DBAPI connection: no SQLAlchemy events, so no recursion.
+    with connection.connection.dbapi_connection.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute(_SET_CONFIG, dict(zip(_SETTINGS, values, strict=True)))
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _savepoint_rolled_back(connection: Connection, name: str, context: object) -> None:
+    # Rolling back to a savepoint also undoes the set_config calls made after it: what
+    # the transaction holds is no longer known, so the next statement sends again.
+    if _SENT in connection.info:
+        connection.info[_SENT] = None
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _transaction_ended(connection: Connection) -> None:
+    # The settings ended with the transaction; the connection may next serve non-session work.
+    connection.info.pop(_SENT, None)
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -6,15 +6,32 @@ import hashlib
 import time
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+
+# Jinja's "newstyle" wrappers (autoescaping, %-formatting), the ones Flask-Babel installs.
+from jinja2.ext import (
+    _make_new_gettext,
+    _make_new_ngettext,
+    _make_new_npgettext,
+    _make_new_pgettext,
+)
 from werkzeug.exceptions import HTTPException
 
+if TYPE_CHECKING:
+    from babel.support import Translations
+
 STATIC_DIR = Path(__file__).parent / "static"
+
+#: A request refreshes the idle timestamp only when it is older than this. Refreshing
+#: re-signs and re-sends the session cookie; skipping it makes the idle limit end at most
+#: this much earlier, never later.
+SEEN_REFRESH_SECONDS = 60
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -53,8 +70,10 @@ def install_hooks(app: Flask) -> None:
             flash(_("Your session has ended. Please sign in again."), "info")
             return redirect(url_for("auth.login", next=request.full_path
                                     if request.method == "GET" else None))
-        session["_seen"] = now
-        session.permanent = True
+        if now - seen >= SEEN_REFRESH_SECONDS or "_seen" not in session:
+            session["_seen"] = now
+        if not session.permanent:  # the setter marks the session modified even when unchanged
+            session.permanent = True
         return None
 
     @app.after_request
@@ -105,10 +124,20 @@ def static_url(filename: str) -> str:
     return url_for("static", filename=filename, v=_file_hash(filename))
 
 
-def install_template_helpers(app: Flask) -> None:
-    from flask_babel import get_locale
+def _gettext_callables(translations: Translations) -> dict[str, object]:
+    """The template i18n functions, bound to one catalogue: Flask-Babel's own globals
+    resolve the locale and its catalogue again for every string a page translates."""
+    return {
+        "gettext": _make_new_gettext(translations.ugettext),
+        "_": _make_new_gettext(translations.ugettext),
+        "ngettext": _make_new_ngettext(translations.ungettext),
+        "pgettext": _make_new_pgettext(translations.upgettext),
+        "npgettext": _make_new_npgettext(translations.unpgettext),
+    }
 
-    from .forms import LanguageForm
+
+def install_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale, get_translations
 
     app.jinja_env.globals.update(static_url=static_url, get_locale=get_locale)
     if app.debug:
@@ -116,11 +145,13 @@ def install_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _inject():  # type: ignore[no-untyped-def]
+        # Per render, so a page is in one language even if the locale changes between pages.
         return {
             "group": g.get("group"),
             "membership": g.get("membership"),
             "department": g.get("department"),
-            "language_form": LanguageForm(formdata=None),
+            "locale": str(get_locale()),
+            **_gettext_callables(get_translations()),
         }
 
 

@@ -107,6 +107,28 @@ def test_idle_session_expires(app, client, make_user, make_group):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
+def test_idle_timestamp_is_refreshed_once_a_minute(app, client, make_user, make_group):
+    group = make_group()
+    make_user("lan", group=group)
+    login(client, "lan")
+    client.get(f"/g/{group.slug}/")  # the first page may still write the CSRF token
+    # A fresh timestamp: the page neither changes the session nor re-sends the cookie.
+    response = client.get(f"/g/{group.slug}/")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    # Older than a minute: refreshed, and the re-signed cookie keeps the session alive.
+    stale = int(time.time()) - 29 * 60
+    with client.session_transaction() as sess:
+        sess["_seen"] = stale
+    response = client.get(f"/g/{group.slug}/")
+    assert response.status_code == 200 and "harmnet_session=" in response.headers["Set-Cookie"]
+    with client.session_transaction() as sess:
+        assert sess["_seen"] >= int(time.time()) - 5
+    # Two more minutes pass: still inside the limit, because the refresh counted.
+    with client.session_transaction() as sess:
+        sess["_seen"] -= 120
+    assert client.get(f"/g/{group.slug}/").status_code == 200
+
+
 def test_absolute_session_limit(app, client, make_user, make_group):
     group = make_group()
     make_user("lan", group=group)

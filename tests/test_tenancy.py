@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from harmnet import tenancy
@@ -198,3 +199,132 @@ def test_composite_foreign_key_refuses_cross_group_reference(db, make_group, dat
         with pytest.raises(DBAPIError):
             db.session.commit()
         db.session.rollback()
+
+
+# --- the context is checked on every request and sent before every statement ---------------
+
+
+def test_revoked_membership_or_closed_group_is_404_on_next_request(client, db, two_groups):
+    from harmnet.models import PeerGroup
+    from harmnet.services import org
+
+    a, b, users = two_groups
+    org.grant_group_role(b, users["a_peer"], "peer_educator")
+    db.session.commit()
+    login(client, users["a_peer"].login)
+    assert client.get(f"/g/{a.slug}/").status_code == 200
+    with in_group(a.id):
+        membership = db.session.scalar(
+            select(GroupMembership).where(GroupMembership.user_id == users["a_peer"].id))
+        membership.is_active = False
+        db.session.commit()
+    assert client.get(f"/g/{a.slug}/").status_code == 404
+    assert client.get(f"/g/{b.slug}/").status_code == 200
+    db.session.get(PeerGroup, b.id).is_active = False
+    db.session.commit()
+    assert client.get(f"/g/{b.slug}/").status_code == 404
+
+
+@requires_pg
+def test_refused_session_leaves_no_user_in_the_database_context(app, db, make_user):
+    from harmnet.access import _load_user
+
+    user = make_user()
+    with app.test_request_context():
+        assert _load_user(f"{user.id}:{user.session_version + 1}") is None
+        assert tenancy._get("user_id") is None
+        # The claim made before the lookup is gone from the very next statement.
+        assert db.session.scalar(text("SELECT current_setting('harmnet.user_id', true)")) == ""
+        db.session.rollback()
+
+
+def _members_of(group, alias):  # type: ignore[no-untyped-def]
+    from harmnet.extensions import db
+
+    with in_group(group.id):
+        db.session.add(Member(group_id=group.id, alias=alias))
+        db.session.commit()
+
+
+@requires_pg
+def test_rls_follows_a_group_switch_mid_transaction(db, make_group):
+    a, b = make_group(), make_group()
+    _members_of(a, "Hoa")
+    _members_of(b, "Lan")
+    count = "SELECT string_agg(alias, ',') FROM members"
+    with in_group(a.id):
+        assert db.session.scalar(text(count)) == "Hoa"
+        with in_group(b.id):  # same transaction, no query in between the switch and this
+            assert db.session.scalar(text(count)) == "Lan"
+        assert db.session.scalar(text(count)) == "Hoa"
+    assert db.session.scalar(text(count)) is None  # back to no group: no rows
+    db.session.rollback()
+
+
+@requires_pg
+def test_rls_context_is_resent_after_a_savepoint_rollback(db, make_group):
+    a, b = make_group(), make_group()
+    _members_of(a, "Hoa")
+    _members_of(b, "Lan")
+    count = "SELECT string_agg(alias, ',') FROM members"
+    with in_group(a.id):
+        assert db.session.scalar(text(count)) == "Hoa"
+        savepoint = db.session.begin_nested()
+        with in_group(b.id):
+            assert db.session.scalar(text(count)) == "Lan"
+            # Rolling back undoes the set_config made inside the savepoint (PostgreSQL
+            # restores group a); the next statement must send group b again.
+            savepoint.rollback()
+            assert db.session.scalar(text(count)) == "Lan"
+        assert db.session.scalar(text(count)) == "Hoa"
+    db.session.rollback()
+
+
+@requires_pg
+def test_group_page_sends_the_context_once(client, login_as, make_group, monkeypatch):
+    sent = []
+    real = tenancy._send
+    monkeypatch.setattr(tenancy, "_send", lambda conn, values: (sent.append(values),
+                                                                 real(conn, values)))
+    group = make_group()
+    user = login_as("peer_educator", group=group)
+    path, user_id = f"/g/{group.slug}/", str(user.id)
+    sent.clear()
+    statements = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    # The user (from the session) is known before the first statement, and the group is set
+    # after the last one: one set_config for the whole request ...
+    assert sent == [("", user_id, "")]
+    # ... whose one statement loads the user, the group and the membership.
+    assert len(statements) == 1
+
+
+def test_group_is_entered_when_the_user_was_loaded_first(app, db, two_groups):
+    from flask import g
+    from flask_login import login_user
+    from werkzeug.exceptions import NotFound
+
+    from harmnet.access import enter_group
+
+    a, b, users = two_groups
+    user = users["a_peer"]
+    for slug, allowed in ((a.slug, True), (b.slug, False)):
+        with app.app_context(), app.test_request_context():  # a fresh g each time
+            login_user(user)  # current_user is set: the loader will not run
+            if allowed:
+                enter_group(slug)
+                assert g.group.id == a.id and g.membership.user_id == user.id
+                assert tenancy.current_group_id() == a.id
+            else:
+                with pytest.raises(NotFound):
+                    enter_group(slug)
+                assert tenancy.current_group_id() is None
+            db.session.rollback()

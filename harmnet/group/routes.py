@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..access import coordinator_required
@@ -116,13 +117,16 @@ def revoke_invitation(invitation_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("group.logins"))
 
 
+# Lazy, so a page translates the one role it shows rather than all four (the home page's).
+ROLE_NAMES = {
+    "coordinator": _l("Coordinator"),
+    "peer_educator": _l("Peer educator"),
+    "viewer": _l("Viewer"),
+    "manager": _l("Manager"),
+}
+
+
 @bp.app_template_filter("role_name")
 def role_name(code: str) -> str:
-    names = {
-        "coordinator": _("Coordinator"),
-        "peer_educator": _("Peer educator"),
-        "viewer": _("Viewer"),
-        "manager": _("Manager"),
-    }
-    return names.get(code, code)
+    return str(ROLE_NAMES.get(code, code))
 
