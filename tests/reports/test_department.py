@@ -242,3 +242,24 @@ def test_group_table_pages_through_many_groups(app, client, city, make_group, bu
     for bad in ("abc", "-3", "0", "99"):
         response = client.get(f"/d/hn/groups?p=2024-05&page={bad}")
         assert response.status_code == 200, bad
+
+
+def test_exports_never_hand_a_spreadsheet_a_formula(client, city):  # type: ignore[no-untyped-def]
+    """A group name that starts with = + - @ is exported as text, in the CSV and the XLSX
+    alike (mapping codes cannot: the mapping form refuses anything but letters, digits, _)."""
+    from harmnet.extensions import db
+    from harmnet.models import PeerGroup
+
+    db.session.get(PeerGroup, city["hoa_sen"]).name = '=HYPERLINK("http://x","y")'
+    db.session.commit()
+    login(client, "dept-viewer")
+    lines = list(csv.reader(io.StringIO(
+        client.get("/d/hn/export.csv?p=2024-05").get_data(as_text=True))))
+    names = {line[2] for line in lines[1:]}
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in names
+    assert not any(str(v).startswith(("=", "+", "-", "@")) for line in lines for v in line)
+    book = load_workbook(io.BytesIO(client.get("/d/hn/export.xlsx?p=2024-05").data))
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            for value in row:
+                assert not (isinstance(value, str) and value[:1] in "=+-@"), value
