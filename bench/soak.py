@@ -10,7 +10,9 @@ time for the whole duration, and samples the resident memory (RSS) of every guni
 every `--sample` seconds. Memory is compared between the end of the warm-up (the first 10%
 of the run, at least one minute, when imports, template caches and connection pools are
 full) and the end. It passes when there are no errors and the total worker RSS grew by less
-than `--max-growth` (10%). The samples go to bench/out/soak-*.json.
+than `--max-growth` (10%). Each minute it also prints the server's own p95 of that minute
+(gunicorn's access log), and at the end the server-side times per endpoint. The samples go
+to bench/out/soak-*.json.
 """
 
 from __future__ import annotations
@@ -53,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {args.users} users for {args.minutes:g} min on {dbname}, "
           f"{args.workers} workers x {args.threads} threads; machine: {harness.machine()}")
     samples: list[tuple[float, dict[int, int]]] = []
-    with Server(args.database_url, args.workers, threads=args.threads) as server:
+    access_log = out / f"access-soak-{dbname}-{stamp}.log"
+    whole = harness.Timings()
+    offset = 0
+    with Server(args.database_url, args.workers, access_log, threads=args.threads) as server:
         sessions = []
         for role, count in harness.split_users(args.users).items():
             sessions += harness.pick_users(args.database_url, role, count, args.seed)
@@ -85,7 +90,15 @@ def main(argv: list[str] | None = None) -> int:
             if elapsed - last_report >= 60 and samples:
                 last_report = elapsed
                 total = sum(samples[-1][1].values()) / 1024
-                log(f"  {elapsed / 60:4.1f} min: workers {total:.0f} MiB")
+                # The server's own time in the last minute shows when a slow spell came.
+                minute = harness.Timings()
+                offset = minute.read(access_log, offset)
+                times = sorted(t for values in minute.samples.values() for t in values)
+                for key, values in minute.samples.items():
+                    whole.samples[key].extend(values)
+                p95 = times[int(0.95 * (len(times) - 1))] if times else 0.0
+                log(f"  {elapsed / 60:4.1f} min: workers {total:.0f} MiB; last minute "
+                    f"{len(times)} requests, server p95 {p95:.1f} ms")
         stop.set()
         thread.join()
         samples.append((time.monotonic() - started, server.worker_rss_kb()))
@@ -113,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         first = after_warmup[1].get(pid)
         if first:
             print(f"  worker {pid}: {first / 1024:.1f} -> {end[1][pid] / 1024:.1f} MiB")
+    print("server-side time per endpoint over the run (gunicorn access log), ms")
+    for key, n, p50, p95, p99 in whole.table():
+        print(f"  {key:<40} {n:7d} p50 {p50:6.1f} p95 {p95:6.1f} p99 {p99:6.1f}")
     path = out / f"soak-{dbname}-{stamp}.json"
     path.write_text(json.dumps({"users": args.users, "minutes": args.minutes,
                                 "workers": args.workers, "results": results,
