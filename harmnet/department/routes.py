@@ -78,10 +78,9 @@ def home():  # type: ignore[no-untyped-def]
     spec, months = _period()
     snapshots = service.current_snapshots(g.department.id, months)
     reported = {s.group_id for s in snapshots}
-    count = service.subtree_group_count(g.department.id)
     # The first names only: the by-group table pages through the rest.
-    groups = db.session.scalars(service.subtree_groups_stmt(g.department.id)
-                                .limit(current_app.config["PAGE_SIZE"])).all()
+    groups, count = service.subtree_groups_head(g.department.id,
+                                                current_app.config["PAGE_SIZE"])
     return render_template(
         "department/dashboard.html",
         children=org.child_departments(g.department.id),

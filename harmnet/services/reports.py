@@ -454,9 +454,11 @@ def subtree_groups_stmt(department_id: int):  # type: ignore[no-untyped-def]
     )
 
 
-def subtree_group_count(department_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(subtree_groups_stmt(department_id).subquery())) or 0
+def subtree_groups_head(department_id: int, limit: int) -> tuple[list[PeerGroup], int]:
+    """The first `limit` groups of the subtree by name, and how many there are in all."""
+    stmt = subtree_groups_stmt(department_id)  # walks the department tree once
+    count = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return list(db.session.scalars(stmt.limit(limit))), count
 
 
 def subtree_groups(department_id: int) -> list[PeerGroup]:
