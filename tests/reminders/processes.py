@@ -90,7 +90,7 @@ class Worker:
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "worker.app:celery_app", "worker", "-B",
-                 "-Q", "reminders,celery", "--concurrency=2", "--loglevel=WARNING",
+                 "-Q", "reminders,celery", "--concurrency=2", "--loglevel=INFO",
                  "--without-gossip", "--without-mingle", "--without-heartbeat",
                  "--hostname", f"acceptance{self.starts}@%h"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -110,8 +110,18 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def exited(self) -> int | None:
+        """The worker's exit code, or None while it runs."""
+        return self.proc.poll() if self.proc else None
+
     def tail(self) -> str:
-        return self.log.read_text()[-3000:] if self.log.exists() else ""
+        """Every log record's first line (what happened, in order), then the log's end."""
+        if not self.log.exists():
+            return ""
+        text = self.log.read_text()
+        records = [line[:300] for line in text.splitlines()
+                   if line.startswith("[") and " Task " not in line]  # not each task's lines
+        return "\n".join(records[-80:]) + "\n--- end of the log ---\n" + text[-2000:]
 
 
 def fill(db, group, staff, n: int, now) -> None:  # type: ignore[no-untyped-def]
@@ -167,5 +177,9 @@ def wait_until(predicate, timeout: float, what: str, worker: Worker | None = Non
         value = predicate()
         if value:
             return value
+        if worker is not None and worker.exited() is not None:
+            # A worker must survive a broker restart; waiting on would only hide that.
+            raise AssertionError(f"the worker exited (code {worker.exited()}) while waiting "
+                                 f"for {what}\n" + worker.tail())
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}\n" + (worker.tail() if worker else ""))
