@@ -103,6 +103,18 @@ def group_context(group_id: int | None) -> Iterator[None]:
 
 
 @contextmanager
+def user_context(user_id: int | None) -> Iterator[None]:
+    """Admit the memberships of `user_id` across groups under RLS for a block (a question
+    about another login, such as whether it keeps a role elsewhere), then restore."""
+    previous = _get("user_id")
+    _set("user_id", user_id)
+    try:
+        yield
+    finally:
+        _set("user_id", previous)
+
+
+@contextmanager
 def lookup_context(key: str) -> Iterator[None]:
     """Admit rows found by a secret lookup key (an invitation's token hash) under RLS."""
     previous = _get("lookup")

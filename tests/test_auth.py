@@ -86,6 +86,30 @@ def test_deactivated_users_open_session_fails_on_next_request(client, db, two_gr
     assert login(client, users["a_peer"].login).status_code == 200
 
 
+def test_deactivating_in_one_group_keeps_the_login_of_someone_with_a_role_elsewhere(
+        client, db, two_groups, app):
+    # On PostgreSQL, RLS shows the coordinator only group A's memberships: the person's
+    # role in B must still be seen, or the whole login would be switched off.
+    from harmnet.services import org
+
+    a, b, users = two_groups
+    org.grant_group_role(b, users["a_peer"], "peer_educator")
+    db.session.commit()
+    coordinator = app.test_client()
+    login(coordinator, users["a_coord"].login)
+    with in_group(a.id):
+        membership_id = db.session.scalar(
+            select(GroupMembership.id).where(GroupMembership.user_id == users["a_peer"].id)
+        )
+    r = post_form(coordinator, f"/g/{a.slug}/logins/{membership_id}/deactivate",
+                  page=f"/g/{a.slug}/logins")
+    assert r.status_code == 302
+    assert db.session.get(User, users["a_peer"].id).is_active is True
+    assert login(client, users["a_peer"].login).status_code == 302
+    assert client.get(f"/g/{a.slug}/").status_code == 404
+    assert client.get(f"/g/{b.slug}/").status_code == 200
+
+
 def test_sign_out_everywhere_ends_other_sessions(client, app, make_user, make_group):
     group = make_group()
     make_user("lan", group=group)

@@ -158,16 +158,20 @@ def deactivate(membership: GroupMembership, *, actor_id: int) -> None:
     # Any open session loses this group at its next request (the lock checks is_active);
     # bumping the version also ends sessions that were open on this group's pages.
     user.session_version += 1
-    others = db.session.scalar(
-        select(func.count())
-        .select_from(GroupMembership)
-        .where(
-            GroupMembership.user_id == user.id,
-            GroupMembership.is_active.is_(True),
-            GroupMembership.id != membership.id,
+    # Row-level security shows this group's memberships and the acting user's own; the
+    # person's roles in other groups are counted under their id (a count, no rows).
+    db.session.flush()
+    with tenancy.user_context(user.id):
+        others = db.session.scalar(
+            select(func.count())
+            .select_from(GroupMembership)
+            .where(
+                GroupMembership.user_id == user.id,
+                GroupMembership.is_active.is_(True),
+                GroupMembership.id != membership.id,
+            )
+            .execution_options(**tenancy.SKIP)
         )
-        .execution_options(**tenancy.SKIP)
-    )
     roles = db.session.scalar(
         select(func.count()).select_from(DepartmentRole).where(DepartmentRole.user_id == user.id)
     )
