@@ -89,6 +89,9 @@ class Config:
 
     INVITATION_TTL = timedelta(hours=72)
     PAGE_SIZE = 25
+    #: How long a process may keep a signed-in user's rows (harmnet/identity_cache.py);
+    #: needs Redis, whose epoch ends a copy at the next change. 0 turns the cache off.
+    IDENTITY_CACHE_SECONDS = int(os.environ.get("IDENTITY_CACHE_SECONDS", "300"))
 
     COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "application/json",
                           "image/svg+xml", "text/csv"]

@@ -39,7 +39,7 @@ def create_app(config: Config | str | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import security
+    from . import identity_cache, security
     from .extensions import (
         babel,
         celery_init_app,
@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     compress.init_app(app)
     security.init_app(app)
+    identity_cache.init_app(app)
     celery_init_app(app)
 
     from . import models  # noqa: F401  (register every model on the metadata)

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, g
 from flask_login import current_user
 from sqlalchemy import and_, bindparam, select
 
-from . import tenancy
+from . import identity_cache, tenancy
 from .extensions import db, login_manager
 from .models import Department, DepartmentRole, GroupMembership, PeerGroup, User
 
@@ -61,12 +61,22 @@ def _load_user(token: str) -> User | None:
     # statement found with it is then dropped unused).
     tenancy.set_user(user_id)
     slug = g.get("entering_group")
-    params = {"user_id": user_id, "slug": slug}
-    if slug is None:
-        user = db.session.scalar(_USER, params)
+    cache, key = identity_cache.current(), (user_id, version, slug)
+    found = cache.get(key, db.session) if cache is not None else None
+    if found is not None:
+        user, group, membership = found
     else:
-        row = db.session.execute(_USER_IN_GROUP, params).one_or_none()
-        user, group, membership = row if row is not None else (None, None, None)
+        epoch = cache.epoch() if cache is not None else None  # read before the rows
+        params = {"user_id": user_id, "slug": slug}
+        if slug is None:
+            user, group, membership = db.session.scalar(_USER, params), None, None
+        else:
+            row = db.session.execute(_USER_IN_GROUP, params).one_or_none()
+            user, group, membership = row if row is not None else (None, None, None)
+        # Only what lets the user in is kept: a refusal is read again each time.
+        if cache is not None and user is not None and user.is_active \
+                and user.session_version == version and (slug is None or membership):
+            cache.put(key, epoch, (user, group, membership))
     if user is None or not user.is_active or user.session_version != version:
         tenancy.set_user(None)
         return None

@@ -1,0 +1,203 @@
+"""The identity cache (harmnet/identity_cache.py): a signed-in page reads no identity rows
+twice, and every change to a login, a membership or a group still shows on the very next
+request, in this process and in another one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, inspect, select, text
+
+from harmnet.models import GroupMembership
+from tests.conftest import IsolatedClient, make_config, requires_redis
+from tests.support import in_group, login, post_form
+
+pytestmark = requires_redis
+
+
+@pytest.fixture
+def other_app(database):  # type: ignore[no-untyped-def]
+    """A second app on the same database and Redis: another gunicorn worker."""
+    from harmnet import create_app
+
+    def make(**overrides):  # type: ignore[no-untyped-def]
+        app = create_app(make_config(database, **overrides))
+        app.test_client_class = IsolatedClient
+        made.append(app)
+        return app
+
+    made: list = []
+    yield make
+    from harmnet.extensions import db
+
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@contextmanager
+def statements(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    from harmnet.extensions import db
+
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _membership_id(db, group, user) -> int:  # type: ignore[no-untyped-def]
+    with in_group(group.id):
+        return db.session.scalar(select(GroupMembership.id).where(
+            GroupMembership.user_id == user.id))
+
+
+def test_a_repeat_page_reads_no_identity_rows(client, app, make_group, make_user):
+    group = make_group()
+    make_user("lan", group=group)
+    slug, name = group.slug, group.name  # read here: the test's own loads are not counted
+    login(client, "lan")
+    with statements(app) as first:
+        assert client.get(f"/g/{slug}/").status_code == 200
+    with statements(app) as second:
+        response = client.get(f"/g/{slug}/")
+    assert response.status_code == 200 and name in response.get_data(as_text=True)
+    assert first, "the first page reads the user, group and membership"
+    assert second == []
+
+
+def test_a_role_change_made_in_another_process_shows_on_the_next_request(
+        client, db, make_group, make_user, other_app):
+    group = make_group()
+    peer = make_user("lan", group=group, role="peer_educator")
+    make_user("hoa", group=group, role="coordinator")
+    phone = other_app().test_client()
+    login(phone, "lan")
+    assert "/members/" not in phone.get(f"/g/{group.slug}/").get_data(as_text=True)
+    assert "/members/" not in phone.get(f"/g/{group.slug}/").get_data(as_text=True)  # cached
+
+    login(client, "hoa")
+    membership_id = _membership_id(db, group, peer)
+    r = post_form(client, f"/g/{group.slug}/logins/{membership_id}/role",
+                  {"role": "coordinator"}, page=f"/g/{group.slug}/logins")
+    assert r.status_code == 302
+
+    assert "/members/" in phone.get(f"/g/{group.slug}/").get_data(as_text=True)
+
+
+def test_a_membership_revoked_in_another_process_takes_effect_at_once(
+        client, db, make_group, make_user, other_app):
+    group = make_group()
+    peer = make_user("lan", group=group, role="peer_educator")
+    make_user("hoa", group=group, role="coordinator")
+    phone = other_app().test_client()
+    login(phone, "lan")
+    for _ in range(2):
+        assert phone.get(f"/g/{group.slug}/").status_code == 200
+
+    login(client, "hoa")
+    r = post_form(client, f"/g/{group.slug}/logins/{_membership_id(db, group, peer)}/deactivate",
+                  page=f"/g/{group.slug}/logins")
+    assert r.status_code == 302
+
+    response = phone.get(f"/g/{group.slug}/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_sign_out_everywhere_in_another_process_ends_the_session(
+        client, make_group, make_user, other_app):
+    group = make_group()
+    make_user("lan", group=group)
+    phone = other_app().test_client()
+    login(phone, "lan")
+    for _ in range(2):
+        assert phone.get(f"/g/{group.slug}/").status_code == 200
+    login(client, "lan")
+    r = post_form(client, "/account", {"action": "everywhere", "all-confirm": "y"})
+    assert r.status_code == 302
+    response = phone.get(f"/g/{group.slug}/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_change_made_around_the_app_ends_with_the_expiry(
+        client, db, database, make_group, make_user, other_app):
+    group = make_group()
+    peer = make_user("lan", group=group)
+    phone = other_app(IDENTITY_CACHE_SECONDS=1).test_client()
+    login(phone, "lan")
+    for _ in range(2):
+        assert phone.get(f"/g/{group.slug}/").status_code == 200
+    # psql, say: no session event, so no epoch moves; the copy ends with its expiry.
+    with database.owner_engine.begin() as conn:
+        conn.execute(text("UPDATE group_memberships SET is_active = false WHERE user_id = :u"),
+                     {"u": peer.id})
+    time.sleep(1.1)
+    assert phone.get(f"/g/{group.slug}/").status_code == 404
+
+
+def test_without_redis_every_page_reads_the_database_and_changes_still_commit(
+        client, db, make_group, make_user, other_app):
+    group = make_group()
+    peer = make_user("lan", group=group, role="peer_educator")
+    make_user("hoa", group=group, role="coordinator")
+    away = other_app(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
+    phone, desk = away.test_client(), away.test_client()
+    login(phone, "lan")
+    assert phone.get(f"/g/{group.slug}/").status_code == 200
+    with statements(away) as second:
+        assert phone.get(f"/g/{group.slug}/").status_code == 200
+    assert second, "no cache without Redis"
+
+    login(desk, "hoa")
+    r = post_form(desk, f"/g/{group.slug}/logins/{_membership_id(db, group, peer)}/role",
+                  {"role": "coordinator"}, page=f"/g/{group.slug}/logins")
+    assert r.status_code == 302
+    assert "/members/" in phone.get(f"/g/{group.slug}/").get_data(as_text=True)
+
+
+def test_cached_rows_are_clean_and_private_to_their_request(app, db, make_group, make_user):
+    from harmnet import identity_cache
+    from harmnet.models import PeerGroup, User
+
+    group = make_group()
+    user = make_user("lan", group=group)
+    cache = identity_cache.current()
+    key = (user.id, user.session_version, group.slug)
+    with app.app_context(), app.test_request_context():  # a request of its own
+        cache.put(key, cache.epoch(), (db.session.get(User, user.id),
+                                       db.session.get(PeerGroup, group.id), None))
+    for _ in range(2):
+        with app.app_context(), app.test_request_context():
+            found = cache.get(key, db.session)
+            assert found is not None
+            cached_user, cached_group, _none = found
+            assert not db.session.dirty and not inspect(cached_user).modified
+            assert cached_group.settings.get("changed-in-place") is None
+            cached_group.settings["changed-in-place"] = True  # must not reach the copy
+            db.session.rollback()
+
+
+def test_forget_identities_ends_the_copies_after_a_change_made_in_sql(
+        client, app, db, database, make_group, make_user, other_app):
+    group = make_group()
+    peer = make_user("lan", group=group)
+    phone = other_app().test_client()  # copies kept for the default 300 s
+    login(phone, "lan")
+    for _ in range(2):
+        assert phone.get(f"/g/{group.slug}/").status_code == 200
+    with database.owner_engine.begin() as conn:
+        conn.execute(text("UPDATE group_memberships SET is_active = false WHERE user_id = :u"),
+                     {"u": peer.id})
+    result = app.test_cli_runner().invoke(args=["forget-identities"])
+    assert result.exit_code == 0 and "next request" in result.output
+    assert phone.get(f"/g/{group.slug}/").status_code == 404
