@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -124,9 +124,11 @@ def static_url(filename: str) -> str:
     return url_for("static", filename=filename, v=_file_hash(filename))
 
 
+@lru_cache(maxsize=16)
 def _gettext_callables(translations: Translations) -> dict[str, object]:
     """The template i18n functions, bound to one catalogue: Flask-Babel's own globals
-    resolve the locale and its catalogue again for every string a page translates."""
+    resolve the locale and its catalogue again for every string a page translates. Built
+    once per catalogue (Flask-Babel keeps one per language), not once per render."""
     return {
         "gettext": _make_new_gettext(translations.ugettext),
         "_": _make_new_gettext(translations.ugettext),
@@ -136,10 +138,66 @@ def _gettext_callables(translations: Translations) -> dict[str, object]:
     }
 
 
+def _memoized_url_for(app: Flask):  # type: ignore[no-untyped-def]
+    """`url_for` for templates, remembering what it built. A page links to a dozen
+    endpoints, and werkzeug builds each one again on every render (~10 µs each). A URL is
+    fixed by its endpoint, its values, the group or department the URL defaults fill in
+    and the script root; all of them are in the key. Relative endpoints and `_external`
+    and other options are built as usual."""
+    build = app.url_for
+
+    @lru_cache(maxsize=4096)
+    def cached(endpoint: str, items: tuple, slug: str | None, code: str | None,
+               root: str) -> str:
+        return build(endpoint, **dict(items))
+
+    def url_for(endpoint: str, **values: object) -> str:
+        if endpoint.startswith(".") or any(k.startswith("_") for k in values):
+            return build(endpoint, **values)
+        group, department = g.get("group"), g.get("department")
+        try:
+            return cached(endpoint, tuple(sorted(values.items())),
+                          group.slug if group is not None else None,
+                          department.code if department is not None else None,
+                          request.script_root)
+        except TypeError:  # an unhashable value
+            return build(endpoint, **values)
+
+    return url_for
+
+
+def _fragment_cache(size: int = 4096):  # type: ignore[no-untyped-def]
+    """`fragment(name, **vary)`: render a template once and keep its HTML, for fragments
+    whose output depends on nothing but their key: the template, `vary` (hashable), the
+    group or department the page is under, the language and the script root. The group
+    menu and the home tiles are such fragments: links and translated labels, the same
+    for every person of a role in a group, and a good part of each page's render."""
+    from flask_babel import get_locale
+    from markupsafe import Markup
+
+    kept: dict[tuple, Markup] = {}
+
+    def fragment(name: str, **vary: object) -> Markup:
+        group, department = g.get("group"), g.get("department")
+        key = (name, tuple(sorted(vary.items())), group.slug if group is not None else None,
+               department.code if department is not None else None, str(get_locale()),
+               request.script_root)
+        html = kept.get(key)
+        if html is None:
+            html = Markup(render_template(name, **vary))  # noqa: S704 - autoescaped output
+            if len(kept) >= size:
+                kept.clear()
+            kept[key] = html
+        return html
+
+    return fragment
+
+
 def install_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale, get_translations
 
-    app.jinja_env.globals.update(static_url=static_url, get_locale=get_locale)
+    app.jinja_env.globals.update(static_url=static_url, get_locale=get_locale,
+                                 url_for=_memoized_url_for(app), fragment=_fragment_cache())
     if app.debug:
         _file_hash.cache_clear()
 
