@@ -51,7 +51,7 @@ class _Entry:
 class IdentityCache:
     """Per-process copies of (user, group, membership) rows, checked against the epoch."""
 
-    def __init__(self, redis_url: str, seconds: float, size: int = 10_000) -> None:
+    def __init__(self, redis_url: str, seconds: float, size: int = 5_000) -> None:
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=0.5,
                                           socket_connect_timeout=0.5)
         self.seconds = seconds
@@ -104,12 +104,19 @@ class IdentityCache:
         rows = tuple(None if o is None else (type(o), _columns(o)) for o in objects)
         with self.lock:
             if len(self.entries) >= self.size:
-                self.entries.clear()  # simple and bounded; refills at one statement a user
+                # Simple and bounded (~2 kB a copy); refills at one statement a user.
+                self.entries.clear()
             self.entries[key] = _Entry(epoch, time.monotonic() + self.seconds, rows)
 
 
+#: Never kept in a long-lived copy: loaded from the database the rare time a request
+#: reads them (the password form), like any expired attribute.
+SECRET_COLUMNS = frozenset({"password_hash", "totp_secret"})
+
+
 def _columns(obj: Any) -> dict[str, Any]:
-    return {attr.key: _own(getattr(obj, attr.key)) for attr in obj.__mapper__.column_attrs}
+    return {attr.key: _own(getattr(obj, attr.key)) for attr in obj.__mapper__.column_attrs
+            if attr.key not in SECRET_COLUMNS}
 
 
 def _own(value: Any) -> Any:

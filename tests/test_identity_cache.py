@@ -176,6 +176,8 @@ def test_cached_rows_are_clean_and_private_to_their_request(app, db, make_group,
     with app.app_context(), app.test_request_context():  # a request of its own
         cache.put(key, cache.epoch(), (db.session.get(User, user.id),
                                        db.session.get(PeerGroup, group.id), None))
+    kept = repr(cache.entries[key])
+    assert "password_hash" not in kept and "totp_secret" not in kept
     for _ in range(2):
         with app.app_context(), app.test_request_context():
             found = cache.get(key, db.session)
