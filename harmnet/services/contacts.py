@@ -142,7 +142,8 @@ def _client_id(group_id: int, pseudonym: str, occurred_on: date,
     """The id of the client with this pseudonym, made on first contact."""
     client = find_client(pseudonym)
     if client is not None:
-        _note_contact_date(client.id, occurred_on)
+        if occurred_on < client.first_contact_on:  # most contacts come later: no UPDATE
+            _note_contact_date(client.id, occurred_on)
         return client.id
     if age_band not in AGE_BANDS:
         raise ContactError("age_band_needed")
