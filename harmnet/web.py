@@ -138,28 +138,30 @@ def _gettext_callables(translations: Translations) -> dict[str, object]:
     }
 
 
+def _place() -> tuple[str | None, str | None, str]:
+    """What a URL or a kept fragment depends on besides its own arguments: the group or
+    department the page is under (the URL defaults fill them in) and the script root."""
+    group, department = g.get("group"), g.get("department")
+    return (group.slug if group is not None else None,
+            department.code if department is not None else None, request.script_root)
+
+
 def _memoized_url_for(app: Flask):  # type: ignore[no-untyped-def]
     """`url_for` for templates, remembering what it built. A page links to a dozen
     endpoints, and werkzeug builds each one again on every render (~10 µs each). A URL is
-    fixed by its endpoint, its values, the group or department the URL defaults fill in
-    and the script root; all of them are in the key. Relative endpoints and `_external`
-    and other options are built as usual."""
+    fixed by its endpoint, its values and `_place()`; all of them are in the key. Relative
+    endpoints and `_external` and other options are built as usual."""
     build = app.url_for
 
     @lru_cache(maxsize=4096)
-    def cached(endpoint: str, items: tuple, slug: str | None, code: str | None,
-               root: str) -> str:
+    def cached(endpoint: str, items: tuple, place: tuple) -> str:
         return build(endpoint, **dict(items))
 
     def url_for(endpoint: str, **values: object) -> str:
         if endpoint.startswith(".") or any(k.startswith("_") for k in values):
             return build(endpoint, **values)
-        group, department = g.get("group"), g.get("department")
         try:
-            return cached(endpoint, tuple(sorted(values.items())),
-                          group.slug if group is not None else None,
-                          department.code if department is not None else None,
-                          request.script_root)
+            return cached(endpoint, tuple(sorted(values.items())), _place())
         except TypeError:  # an unhashable value
             return build(endpoint, **values)
 
@@ -168,27 +170,19 @@ def _memoized_url_for(app: Flask):  # type: ignore[no-untyped-def]
 
 def _fragment_cache(size: int = 4096):  # type: ignore[no-untyped-def]
     """`fragment(name, **vary)`: render a template once and keep its HTML, for fragments
-    whose output depends on nothing but their key: the template, `vary` (hashable), the
-    group or department the page is under, the language and the script root. The group
-    menu and the home tiles are such fragments: links and translated labels, the same
-    for every person of a role in a group, and a good part of each page's render."""
+    whose output depends on nothing but their key: the template, `vary` (hashable),
+    `_place()` and the language. The group menu and the home tiles are such fragments:
+    links and translated labels, the same for every person of a role in a group, and a
+    good part of each page's render."""
     from flask_babel import get_locale
     from markupsafe import Markup
 
-    kept: dict[tuple, Markup] = {}
+    @lru_cache(maxsize=size)
+    def cached(name: str, items: tuple, place: tuple, locale: str) -> Markup:
+        return Markup(render_template(name, **dict(items)))  # noqa: S704 - autoescaped
 
     def fragment(name: str, **vary: object) -> Markup:
-        group, department = g.get("group"), g.get("department")
-        key = (name, tuple(sorted(vary.items())), group.slug if group is not None else None,
-               department.code if department is not None else None, str(get_locale()),
-               request.script_root)
-        html = kept.get(key)
-        if html is None:
-            html = Markup(render_template(name, **vary))  # noqa: S704 - autoescaped output
-            if len(kept) >= size:
-                kept.clear()
-            kept[key] = html
-        return html
+        return cached(name, tuple(sorted(vary.items())), _place(), str(get_locale()))
 
     return fragment
 

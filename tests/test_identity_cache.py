@@ -56,6 +56,16 @@ def statements(app) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
         event.remove(engine, "before_cursor_execute", record)
 
 
+def _phone_with_a_kept_copy(app, login_name: str, slug: str):  # type: ignore[no-untyped-def]
+    """A client of `app` signed in as `login_name` that has opened the group's home twice:
+    the second visit was answered from the identity cache."""
+    phone = app.test_client()
+    login(phone, login_name)
+    for _ in range(2):
+        assert phone.get(f"/g/{slug}/").status_code == 200
+    return phone
+
+
 def _membership_id(db, group, user) -> int:  # type: ignore[no-untyped-def]
     with in_group(group.id):
         return db.session.scalar(select(GroupMembership.id).where(
@@ -100,10 +110,7 @@ def test_a_membership_revoked_in_another_process_takes_effect_at_once(
     group = make_group()
     peer = make_user("lan", group=group, role="peer_educator")
     make_user("hoa", group=group, role="coordinator")
-    phone = other_app().test_client()
-    login(phone, "lan")
-    for _ in range(2):
-        assert phone.get(f"/g/{group.slug}/").status_code == 200
+    phone = _phone_with_a_kept_copy(other_app(), "lan", group.slug)
 
     login(client, "hoa")
     r = post_form(client, f"/g/{group.slug}/logins/{_membership_id(db, group, peer)}/deactivate",
@@ -118,10 +125,7 @@ def test_a_sign_out_everywhere_in_another_process_ends_the_session(
         client, make_group, make_user, other_app):
     group = make_group()
     make_user("lan", group=group)
-    phone = other_app().test_client()
-    login(phone, "lan")
-    for _ in range(2):
-        assert phone.get(f"/g/{group.slug}/").status_code == 200
+    phone = _phone_with_a_kept_copy(other_app(), "lan", group.slug)
     login(client, "lan")
     r = post_form(client, "/account", {"action": "everywhere", "all-confirm": "y"})
     assert r.status_code == 302
@@ -133,10 +137,7 @@ def test_a_change_made_around_the_app_ends_with_the_expiry(
         client, db, database, make_group, make_user, other_app):
     group = make_group()
     peer = make_user("lan", group=group)
-    phone = other_app(IDENTITY_CACHE_SECONDS=1).test_client()
-    login(phone, "lan")
-    for _ in range(2):
-        assert phone.get(f"/g/{group.slug}/").status_code == 200
+    phone = _phone_with_a_kept_copy(other_app(IDENTITY_CACHE_SECONDS=1), "lan", group.slug)
     # psql, say: no session event, so no epoch moves; the copy ends with its expiry.
     with database.owner_engine.begin() as conn:
         conn.execute(text("UPDATE group_memberships SET is_active = false WHERE user_id = :u"),
@@ -193,10 +194,7 @@ def test_forget_identities_ends_the_copies_after_a_change_made_in_sql(
         client, app, db, database, make_group, make_user, other_app):
     group = make_group()
     peer = make_user("lan", group=group)
-    phone = other_app().test_client()  # copies kept for the default 300 s
-    login(phone, "lan")
-    for _ in range(2):
-        assert phone.get(f"/g/{group.slug}/").status_code == 200
+    phone = _phone_with_a_kept_copy(other_app(), "lan", group.slug)  # kept 300 s
     with database.owner_engine.begin() as conn:
         conn.execute(text("UPDATE group_memberships SET is_active = false WHERE user_id = :u"),
                      {"u": peer.id})

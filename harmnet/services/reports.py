@@ -466,10 +466,9 @@ def subtree_groups(department_id: int) -> list[PeerGroup]:
 
 
 def current_snapshots(department_id: int, months: Sequence[str],
-                      group_id: int | None = None,
                       group_ids: Sequence[int] | None = None) -> list[ReportSnapshot]:
     """The latest version of each group-month sent to the department's subtree (only of
-    `group_id` or of `group_ids` when given)."""
+    `group_ids` when given)."""
     subtree = department_subtree_ids(department_id)
     newest = (
         select(ReportSnapshot.group_id, ReportSnapshot.period,
@@ -477,8 +476,6 @@ def current_snapshots(department_id: int, months: Sequence[str],
         .where(ReportSnapshot.department_id.in_(subtree), ReportSnapshot.period.in_(list(months)))
         .group_by(ReportSnapshot.group_id, ReportSnapshot.period)
     )
-    if group_id is not None:
-        newest = newest.where(ReportSnapshot.group_id == group_id)
     if group_ids is not None:
         newest = newest.where(ReportSnapshot.group_id.in_(list(group_ids)))
     newest_sq = newest.subquery()
