@@ -143,7 +143,7 @@ def register(app: Flask) -> None:
         if cache is None:
             click.echo("No identity cache is configured (REDIS_URL, IDENTITY_CACHE_SECONDS).")
             return
-        if not cache.bump():
+        if not cache.bump():  # publishes the move: every process hears it
             raise click.ClickException("Redis did not answer; copies expire on their own "
                                        f"within {cache.seconds:.0f} s.")
         click.echo("Every process reads logins and memberships again at its next request.")

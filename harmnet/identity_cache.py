@@ -9,18 +9,30 @@ read. Every commit that changes a user, a group or a membership moves the epoch 
 session events below), so a deactivated login, a revoked membership or a changed role
 takes effect on the next request in every process, as without the cache.
 
+How a process learns of a move without asking Redis on every request: moving the epoch
+also publishes its new value, and each process holds a subscription to it. A request
+looks at that connection's socket without waiting (a microsecond, where a GET took a
+round trip and a tenth of a millisecond): Redis has written the message there before the
+change's commit has returned, so the next request anywhere sees it. Once a second a
+request also reads the counter itself, which catches a connection that died silently and
+a counter moved by hand. Whenever the subscription is (re)made, the process's copies are
+dropped: it cannot know what it missed while it was away.
+
 A copy also expires after `IDENTITY_CACHE_SECONDS`, which bounds a change made around the
 ORM (psql, a script that does not commit through a Flask-SQLAlchemy session); after such a
 change, `flask forget-identities` moves the epoch by hand. Without
 Redis (the `make run` default) or with the setting at 0, there is no cache. When Redis
-cannot be reached, every request reads the database; when a commit cannot move the epoch,
-the cache is cleared and stays off in this process until Redis answers again.
+cannot be reached, every request reads the database (and the process tries again after
+`RETRY_SECONDS`); when a commit cannot move the epoch, the cache is cleared and stays off
+in this process until Redis answers again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -28,6 +40,8 @@ from typing import Any
 
 import redis
 from flask import Flask, current_app, g, has_app_context
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 
@@ -36,6 +50,24 @@ from .models import GroupMembership, PeerGroup, User
 log = logging.getLogger(__name__)
 
 EPOCH_KEY = "harmnet:identity-epoch"
+#: The channel on which each move of the epoch is published, with its new value.
+EPOCH_CHANNEL = "harmnet:identity-epoch"
+#: How often a process reads the counter itself, besides listening for its moves.
+CHECK_SECONDS = 1.0
+#: How long a process waits before trying Redis again after it failed to answer.
+RETRY_SECONDS = 5.0
+
+# One step, so no process can see the new value before it is the counter's.
+_MOVE = """
+local value = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[1], value)
+return value
+"""
+
+
+def move_epoch(client: redis.Redis) -> int:
+    """Move the epoch and tell every process: ends every kept copy, everywhere."""
+    return int(client.eval(_MOVE, 1, EPOCH_KEY, EPOCH_CHANNEL))
 WATCHED = (User, GroupMembership, PeerGroup)
 _CHANGED = "harmnet_identity_changed"
 _NO_EPOCH = object()
@@ -43,7 +75,7 @@ _NO_EPOCH = object()
 
 @dataclass(frozen=True)
 class _Entry:
-    epoch: bytes
+    epoch: tuple[int, int]
     expires: float
     rows: tuple[tuple[type, dict[str, Any]] | None, ...]
 
@@ -54,38 +86,100 @@ class IdentityCache:
     def __init__(self, redis_url: str, seconds: float, size: int = 5_000) -> None:
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=0.5,
                                           socket_connect_timeout=0.5)
+        # The subscription's own client: no retry, so that a broken connection shows
+        # here (and the copies are dropped) instead of being remade behind our back.
+        self._listen = redis.Redis.from_url(redis_url, socket_timeout=0.5,
+                                            socket_connect_timeout=0.5,
+                                            retry=Retry(NoBackoff(), 0))
         self.seconds = seconds
         self.size = size
         self.entries: dict[tuple, _Entry] = {}
         self.lock = threading.Lock()
+        self._pubsub: redis.client.PubSub | None = None
+        self._pid = 0
+        self._value: int | None = None  # the epoch as last heard; None: not listening
+        # Counts subscriptions: a copy read before Redis went away must not match a
+        # counter that, restarted from nothing, comes back to the same number.
+        self._generation = 0
+        self._check_at = 0.0  # when to read the counter itself
+        self._retry_at = 0.0  # when to try Redis again after a failure
 
     # --- the epoch ------------------------------------------------------------------------
-    def epoch(self) -> bytes | None:
-        """This request's reading of the epoch (one Redis GET a request), or None if Redis
-        is away. Read once: a request sees one state of the cache."""
+    def epoch(self) -> tuple[int, int] | None:
+        """This request's reading of the epoch, or None if Redis is away. Read once: a
+        request sees one state of the cache."""
         value = g.get("_identity_epoch", _NO_EPOCH)
         if value is _NO_EPOCH:
-            try:
-                value = self.redis.get(EPOCH_KEY) or b"0"
-            except redis.RedisError:
-                value = None
-            g._identity_epoch = value
+            value = g._identity_epoch = self._heard()
         return value  # type: ignore[return-value]
+
+    def _heard(self) -> tuple[int, int] | None:
+        """The newest epoch this process knows of: read what the subscription has
+        received, without waiting for more."""
+        now = time.monotonic()
+        with self.lock:
+            try:
+                if self._pubsub is None or self._pid != os.getpid():
+                    if now < self._retry_at:
+                        return None
+                    self._subscribe()
+                elif now >= self._check_at:
+                    self._raise_to(int(self._listen.get(EPOCH_KEY) or 0))
+                    self._check_at = now + CHECK_SECONDS
+                while (message := self._pubsub.get_message(timeout=0)) is not None:  # type: ignore[union-attr]
+                    if message["type"] == "message":
+                        self._raise_to(int(message["data"]))
+                return (self._generation, self._value)  # type: ignore[return-value]
+            except (redis.RedisError, OSError, ValueError):
+                self._stop_listening(now)
+                return None
+
+    def _subscribe(self) -> None:
+        # Forked, or back after a failure: start clean. Subscribe first, then read the
+        # counter, so that no move falls between the two.
+        self._stop_listening(0.0)
+        self._pubsub = self._listen.pubsub()
+        self._pubsub.subscribe(EPOCH_CHANNEL)
+        confirmed = self._pubsub.get_message(timeout=0.5)
+        if confirmed is None or confirmed["type"] != "subscribe":
+            raise redis.ConnectionError("no subscription")
+        self._pid = os.getpid()
+        self._generation += 1
+        self._value = int(self._listen.get(EPOCH_KEY) or 0)
+        self._check_at = time.monotonic() + CHECK_SECONDS
+
+    def _raise_to(self, value: int) -> None:
+        # Moves may arrive out of order; the counter only grows (a Redis that lost it
+        # breaks the subscription, and `_subscribe` starts again from its value).
+        if self._value is None or value > self._value:
+            self._value = value
+
+    def _stop_listening(self, now: float) -> None:
+        """Forget everything heard: the copies cannot be trusted until we listen again."""
+        if self._pubsub is not None:
+            with contextlib.suppress(redis.RedisError, OSError):
+                self._pubsub.close()
+        self._pubsub, self._value = None, None
+        self._retry_at = now + RETRY_SECONDS if now else 0.0
+        self.entries.clear()
 
     def bump(self) -> bool:
         """A watched row changed: every process's copies are stale from now on. False when
         Redis did not answer (then only this process's copies are gone)."""
         try:
-            self.redis.incr(EPOCH_KEY)
-            return True
+            value = move_epoch(self.redis)
         except redis.RedisError:
             # The other processes cannot be told; clear ours, and the copies elsewhere
             # are bounded by their expiry. Log the event, never the rows.
             log.error("identity cache: could not move the epoch; copies expire within %ss",
                       self.seconds)
             with self.lock:
-                self.entries.clear()
+                self._stop_listening(time.monotonic())
             return False
+        with self.lock:  # this process knows at once, whatever the subscription says
+            if self._value is not None:
+                self._raise_to(value)
+        return True
 
     # --- the copies -----------------------------------------------------------------------
     def get(self, key: tuple, session: Session) -> tuple[Any, ...] | None:
@@ -97,7 +191,7 @@ class IdentityCache:
             return None
         return tuple(None if row is None else _attach(session, *row) for row in entry.rows)
 
-    def put(self, key: tuple, epoch: bytes | None, objects: tuple[Any, ...]) -> None:
+    def put(self, key: tuple, epoch: tuple[int, int] | None, objects: tuple[Any, ...]) -> None:
         """Keep copies of freshly loaded `objects`, valid for the epoch read before them."""
         if epoch is None:
             return

@@ -201,3 +201,60 @@ def test_forget_identities_ends_the_copies_after_a_change_made_in_sql(
     result = app.test_cli_runner().invoke(args=["forget-identities"])
     assert result.exit_code == 0 and "next request" in result.output
     assert phone.get(f"/g/{group.slug}/").status_code == 404
+
+
+def test_a_counter_moved_without_a_message_is_heard_within_a_second(
+        client, db, database, make_group, make_user, other_app):
+    # An operator's bare INCR (or a lost message) publishes nothing: each process also
+    # reads the counter itself once a second.
+    import redis
+
+    from harmnet.identity_cache import CHECK_SECONDS, EPOCH_KEY
+    from tests.conftest import REDIS_URL
+
+    group = make_group()
+    peer = make_user("lan", group=group)
+    phone = _phone_with_a_kept_copy(other_app(), "lan", group.slug)
+    with database.owner_engine.begin() as conn:
+        conn.execute(text("UPDATE group_memberships SET is_active = false WHERE user_id = :u"),
+                     {"u": peer.id})
+    redis.Redis.from_url(REDIS_URL).incr(EPOCH_KEY)
+    time.sleep(CHECK_SECONDS + 0.1)
+    assert phone.get(f"/g/{group.slug}/").status_code == 404
+
+
+def test_after_redis_restarts_no_copy_from_before_is_trusted(
+        db, make_group, make_user, other_app, tmp_path, monkeypatch):
+    # Redis comes back empty: the counter starts again from nothing and may reach the
+    # number a copy was kept under. The process drops its copies when the subscription
+    # breaks, reads the database while Redis is away, and caches again once it is back.
+    from harmnet import identity_cache
+    from tests.reminders.processes import RedisServer, free_port
+
+    monkeypatch.setattr(identity_cache, "RETRY_SECONDS", 0.0)
+    server = RedisServer(free_port(6490))
+    server.start()
+    try:
+        group = make_group()
+        make_user("lan", group=group)
+        app = other_app(REDIS_URL=server.url)
+        phone = _phone_with_a_kept_copy(app, "lan", group.slug)
+        with statements(app) as kept:
+            assert phone.get(f"/g/{group.slug}/").status_code == 200
+        assert kept == []
+
+        server.stop()
+        with statements(app) as away:
+            assert phone.get(f"/g/{group.slug}/").status_code == 200
+        assert away, "with Redis away, the page reads the database"
+        assert app.extensions["identity_cache"].entries == {}
+
+        server.start()
+        with statements(app) as back:
+            assert phone.get(f"/g/{group.slug}/").status_code == 200
+        assert back, "the first page after the restart reads the rows again"
+        with statements(app) as cached:
+            assert phone.get(f"/g/{group.slug}/").status_code == 200
+        assert cached == [], "and the next one is served from the cache again"
+    finally:
+        server.stop()

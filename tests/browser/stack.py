@@ -292,9 +292,9 @@ class Stack:
         if redis_url := self.env.get("HARMNET_E2E_REDIS_URL"):
             import redis
 
-            from harmnet.identity_cache import EPOCH_KEY
+            from harmnet.identity_cache import move_epoch
 
-            redis.Redis.from_url(redis_url).incr(EPOCH_KEY)
+            move_epoch(redis.Redis.from_url(redis_url))
 
 
     def stop(self) -> None:
