@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from babel import Locale
 from flask import current_app, g, has_request_context, session
 from flask_login import current_user
 
 
-def select_locale() -> str:
+@cache
+def _parsed(code: str) -> Locale:
+    # Babel's parse looks for the locale's data file on disk (a stat call) every time,
+    # and Flask-Babel parses what the selector returns on every request; a Locale it is
+    # given is used as it is.
+    return Locale.parse(code)
+
+
+def select_locale() -> Locale:
     """The signed-in user's language, else the visitor's choice, else Vietnamese."""
+    return _parsed(_language())
+
+
+def _language() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return g.get("locale_override") or current_app.config["BABEL_DEFAULT_LOCALE"]

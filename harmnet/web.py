@@ -8,11 +8,22 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 
 # Jinja's "newstyle" wrappers (autoescaping, %-formatting), the ones Flask-Babel installs.
 from jinja2.ext import (
@@ -119,9 +130,23 @@ def _file_hash(filename: str) -> str:
     return hashlib.sha256((STATIC_DIR / filename).read_bytes()).hexdigest()[:12]
 
 
-def static_url(filename: str) -> str:
-    """A static URL carrying a content hash, so it can be cached for a year."""
-    return url_for("static", filename=filename, v=_file_hash(filename))
+@lru_cache(maxsize=4096)
+def _signed_csrf(secret: str, raw: str) -> str:
+    return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
+
+
+def csrf_token() -> str:
+    """Flask-WTF's `generate_csrf`, but each session's token is signed once per process,
+    not once per page (an HMAC, JSON and base64: ~30 µs of every page with a form).
+    The same value Flask-WTF makes and checks; only its timestamp is that of the first
+    signing, which matters only with a `WTF_CSRF_TIME_LIMIT` (then this defers to it)."""
+    raw = session.get("csrf_token")
+    if not isinstance(raw, str) or "csrf_token" in g \
+            or current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
+        return generate_csrf()
+    secret = current_app.config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    g.csrf_token = token = _signed_csrf(str(secret), raw)  # where generate_csrf looks
+    return token
 
 
 @lru_cache(maxsize=16)
@@ -190,8 +215,14 @@ def _fragment_cache(size: int = 4096):  # type: ignore[no-untyped-def]
 def install_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale, get_translations
 
+    kept_url_for = _memoized_url_for(app)
+
+    def static_url(filename: str) -> str:
+        """A static URL carrying a content hash, so it can be cached for a year."""
+        return kept_url_for("static", filename=filename, v=_file_hash(filename))
+
     app.jinja_env.globals.update(static_url=static_url, get_locale=get_locale,
-                                 url_for=_memoized_url_for(app), fragment=_fragment_cache())
+                                 url_for=kept_url_for, fragment=_fragment_cache())
     if app.debug:
         _file_hash.cache_clear()
 
@@ -203,6 +234,8 @@ def install_template_helpers(app: Flask) -> None:
             "membership": g.get("membership"),
             "department": g.get("department"),
             "locale": str(get_locale()),
+            # Replaces Flask-WTF's, whose context processor ran before this one.
+            "csrf_token": csrf_token,
             **_gettext_callables(get_translations()),
         }
 
