@@ -162,6 +162,36 @@ def test_absolute_session_limit(app, client, make_user, make_group):
     assert client.get(f"/g/{group.slug}/").status_code == 302
 
 
+def test_a_kept_cookie_still_ends_with_its_lifetime(app, client, make_user, make_group,
+                                                    monkeypatch):
+    # Each process keeps the cookies it has verified (harmnet/web.py); their age is still
+    # checked on every request. Here the cookie's lifetime is shorter than the idle limit,
+    # so only that check can end the session.
+    group = make_group()
+    make_user("lan", group=group)
+    login(client, "lan")
+    for _ in range(2):  # the second page is answered from the kept verification
+        assert client.get(f"/g/{group.slug}/").status_code == 200
+    monkeypatch.setitem(app.config, "PERMANENT_SESSION_LIFETIME", timedelta(seconds=60))
+    later = time.time() + 120
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = client.get(f"/g/{group.slug}/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_tampered_cookie_is_refused_after_the_real_one_was_kept(client, make_user,
+                                                                   make_group):
+    group = make_group()
+    make_user("lan", group=group)
+    login(client, "lan")
+    assert client.get(f"/g/{group.slug}/").status_code == 200
+    real = client.get_cookie("harmnet_session").value
+    forged = real[:-1] + ("A" if real[-1] != "A" else "B")
+    client.set_cookie("harmnet_session", forged)
+    response = client.get(f"/g/{group.slug}/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
 def test_session_cookie_is_hardened(client, make_user):
     make_user("lan")
     response = login(client, "lan")
