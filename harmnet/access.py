@@ -62,7 +62,7 @@ def _load_user(token: str) -> User | None:
     tenancy.set_user(user_id)
     slug = g.get("entering_group")
     cache, key = identity_cache.current(), (user_id, version, slug)
-    found = cache.get(key, db.session) if cache is not None else None
+    found = cache.get(key, db.session()) if cache is not None else None
     if found is not None:
         user, group, membership = found
     else:

@@ -77,7 +77,7 @@ _NO_EPOCH = object()
 class _Entry:
     epoch: tuple[int, int]
     expires: float
-    rows: tuple[tuple[type, dict[str, Any]] | None, ...]
+    rows: tuple[tuple[type, dict[str, Any], tuple[str, ...]] | None, ...]
 
 
 class IdentityCache:
@@ -195,7 +195,7 @@ class IdentityCache:
         """Keep copies of freshly loaded `objects`, valid for the epoch read before them."""
         if epoch is None:
             return
-        rows = tuple(None if o is None else (type(o), _columns(o)) for o in objects)
+        rows = tuple(None if o is None else _row(o) for o in objects)
         with self.lock:
             if len(self.entries) >= self.size:
                 # Simple and bounded (~2 kB a copy); refills at one statement a user.
@@ -208,25 +208,26 @@ class IdentityCache:
 SECRET_COLUMNS = frozenset({"password_hash", "totp_secret"})
 
 
-def _columns(obj: Any) -> dict[str, Any]:
-    return {attr.key: _own(getattr(obj, attr.key)) for attr in obj.__mapper__.column_attrs
-            if attr.key not in SECRET_COLUMNS}
+def _row(obj: Any) -> tuple[type, dict[str, Any], tuple[str, ...]]:
+    """The class, the column values and which of them are mutable (a JSON column's dict
+    or list), each copied so that editing it in place in one request reaches neither the
+    copy nor another request. Scalars are immutable and shared."""
+    values = {attr.key: copy.deepcopy(getattr(obj, attr.key))
+              for attr in obj.__mapper__.column_attrs if attr.key not in SECRET_COLUMNS}
+    return type(obj), values, tuple(k for k, v in values.items() if isinstance(v, dict | list))
 
 
-def _own(value: Any) -> Any:
-    # Scalars are immutable; a JSON column's dict or list is copied, so that editing it
-    # in place in one request reaches neither the copy nor another request.
-    return copy.deepcopy(value) if isinstance(value, dict | list) else value
-
-
-def _attach(session: Session, cls: type, values: dict[str, Any]) -> Any:
+def _attach(session: Session, cls: type, values: dict[str, Any],
+            mutable: tuple[str, ...]) -> Any:
     """A fresh instance for this request, persistent in `session` without a statement: its
     attributes are set as a query's loader sets them, so none is dirty."""
     key = session.identity_key(cls, values[cls.__mapper__.primary_key[0].key])
     if (present := session.identity_map.get(key)) is not None:
         return present  # loaded earlier in this request: that one is current
     obj = cls.__mapper__.class_manager.new_instance()
-    obj.__dict__.update({k: _own(v) for k, v in values.items()})
+    obj.__dict__.update(values)
+    for k in mutable:
+        obj.__dict__[k] = copy.deepcopy(values[k])
     make_transient_to_detached(obj)
     session.add(obj)
     return obj

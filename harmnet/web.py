@@ -13,6 +13,7 @@ from flask import (
     current_app,
     flash,
     g,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -26,6 +27,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 # Jinja's "newstyle" wrappers (autoescaping, %-formatting), the ones Flask-Babel installs.
+from jinja2 import pass_context
 from jinja2.ext import (
     _make_new_gettext,
     _make_new_ngettext,
@@ -36,6 +38,7 @@ from werkzeug.exceptions import HTTPException
 
 if TYPE_CHECKING:
     from babel.support import Translations
+    from jinja2.runtime import Context
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -211,6 +214,17 @@ def _place() -> tuple[str | None, str | None, str]:
             department.code if department is not None else None, request.script_root)
 
 
+#: `_place()` as the context processor found it for this render: the template helpers
+#: read it from their template's context, not from `g` and `request` (three context-local
+#: lookups) each time a page links somewhere.
+PLACE = "harmnet_place"
+
+
+def _place_of(ctx: Context) -> tuple[str | None, str | None, str]:
+    place = ctx.get(PLACE)
+    return place if place is not None else _place()  # a template rendered some other way
+
+
 def _memoized_url_for(app: Flask):  # type: ignore[no-untyped-def]
     """`url_for` for templates, remembering what it built. A page links to a dozen
     endpoints, and werkzeug builds each one again on every render (~10 µs each). A URL is
@@ -222,11 +236,12 @@ def _memoized_url_for(app: Flask):  # type: ignore[no-untyped-def]
     def cached(endpoint: str, items: tuple, place: tuple) -> str:
         return build(endpoint, **dict(items))
 
-    def url_for(endpoint: str, **values: object) -> str:
+    @pass_context
+    def url_for(ctx: Context, endpoint: str, **values: object) -> str:
         if endpoint.startswith(".") or any(k.startswith("_") for k in values):
             return build(endpoint, **values)
         try:
-            return cached(endpoint, tuple(sorted(values.items())), _place())
+            return cached(endpoint, tuple(sorted(values.items())), _place_of(ctx))
         except TypeError:  # an unhashable value
             return build(endpoint, **values)
 
@@ -246,8 +261,10 @@ def _fragment_cache(size: int = 4096):  # type: ignore[no-untyped-def]
     def cached(name: str, items: tuple, place: tuple, locale: str) -> Markup:
         return Markup(render_template(name, **dict(items)))  # noqa: S704 - autoescaped
 
-    def fragment(name: str, **vary: object) -> Markup:
-        return cached(name, tuple(sorted(vary.items())), _place(), str(get_locale()))
+    @pass_context
+    def fragment(ctx: Context, name: str, **vary: object) -> Markup:
+        return cached(name, tuple(sorted(vary.items())), _place_of(ctx),
+                      ctx.get("locale") or str(get_locale()))
 
     return fragment
 
@@ -257,9 +274,10 @@ def install_template_helpers(app: Flask) -> None:
 
     kept_url_for = _memoized_url_for(app)
 
-    def static_url(filename: str) -> str:
+    @pass_context
+    def static_url(ctx: Context, filename: str) -> str:
         """A static URL carrying a content hash, so it can be cached for a year."""
-        return kept_url_for("static", filename=filename, v=_file_hash(filename))
+        return kept_url_for(ctx, "static", filename=filename, v=_file_hash(filename))
 
     app.jinja_env.globals.update(static_url=static_url, get_locale=get_locale,
                                  url_for=kept_url_for, fragment=_fragment_cache())
@@ -274,6 +292,7 @@ def install_template_helpers(app: Flask) -> None:
             "membership": g.get("membership"),
             "department": g.get("department"),
             "locale": str(get_locale()),
+            PLACE: _place() if has_request_context() else None,
             # Replaces Flask-WTF's, whose context processor ran before this one.
             "csrf_token": csrf_token,
             **_gettext_callables(get_translations()),
