@@ -148,10 +148,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="threads a gunicorn worker (gthread when > 1)")
     parser.add_argument("--think", default="500-1500",
                         help="think time between a user's requests, min-max ms")
-    parser.add_argument("--ratio-seconds", type=int, default=20,
-                        help="seconds of each saturating run (0 skips the hello ratio)")
-    parser.add_argument("--ratio-connections", type=int, default=8)
-    parser.add_argument("--ratio-rounds", type=int, default=4,
+    parser.add_argument("--ratio-seconds", type=int, default=30,
+                        help="seconds of saturating load on each page (0 skips the hello "
+                             "ratio)")
+    parser.add_argument("--ratio-connections", type=int, default=0,
+                        help="wrk connections when saturating (default: one per gunicorn "
+                             "thread; fewer leave some workers idle, and hello's figure "
+                             "then depends on how the connections fell)")
+    parser.add_argument("--ratio-rounds", type=int, default=10,
                         help="alternating home/hello rounds the saturating seconds are cut in")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -192,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.ratio_seconds:
             log(f"saturating: peer home vs hello, {args.ratio_seconds}s each, in "
                 f"{args.ratio_rounds} alternating rounds")
+            connections = args.ratio_connections or args.workers * max(1, args.threads)
             report["ratio"] = saturate(server, sessions, args.ratio_seconds,
-                                       args.ratio_connections, args.seed, work,
+                                       connections, args.seed, work,
                                        args.ratio_rounds)
     print("\nserver-side time per endpoint (gunicorn access log), ms")
     for run in report["runs"]:
