@@ -8,7 +8,7 @@ gunicorn alone in the same run. Never deploy this: it is not part of the product
 from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from harmnet import create_app
+from wsgi import app as harmnet_app  # the app exactly as gunicorn serves it
 
 hello = Flask("hello")
 
@@ -18,5 +18,4 @@ def index() -> str:
     return "hello"
 
 
-harmnet_app = create_app()
 app = DispatcherMiddleware(harmnet_app, {"/__hello": hello})
