@@ -62,10 +62,16 @@ def test_security_headers_and_no_store(client, make_user, make_group):
     assert "frame-ancestors 'none'" in h["Content-Security-Policy"]
     assert h["X-Content-Type-Options"] == "nosniff"
     assert h["Referrer-Policy"] == "no-referrer"
+    assert h["X-Frame-Options"] == "DENY"  # old phone browsers ignore frame-ancestors
+    assert "camera=()" in h["Permissions-Policy"]
     group = make_group()
     make_user("lan", group=group)
     login(client, "lan")
-    assert client.get(f"/g/{group.slug}/").headers["Cache-Control"] == "no-store"
+    page = client.get(f"/g/{group.slug}/").headers
+    assert page["Cache-Control"] == "no-store"
+    assert "Cookie" in page["Vary"]  # a shared cache must not mix people's pages
+    for name in ("Content-Security-Policy", "X-Frame-Options", "Vary"):
+        assert len(page.getlist(name)) == 1, name  # sent once, not once per hook
 
 
 def test_static_files_are_cacheable_with_a_content_hash(client):
