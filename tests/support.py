@@ -43,3 +43,14 @@ def in_group(group_id: int) -> Callable:
     from harmnet.tenancy import group_context
 
     return group_context(group_id)
+
+
+def membership_id(db, group_id: int, user_id: int) -> int:  # type: ignore[no-untyped-def]
+    """The id of a user's membership of a group (what the logins page's forms post to)."""
+    from sqlalchemy import select
+
+    from harmnet.models import GroupMembership
+
+    with in_group(group_id):
+        return db.session.scalar(select(GroupMembership.id).where(
+            GroupMembership.user_id == user_id))

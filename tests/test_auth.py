@@ -11,7 +11,7 @@ from sqlalchemy import select
 from harmnet.models import AuditEvent, GroupMembership, Invitation, User
 from harmnet.models._types import utcnow
 from harmnet.security import password_problem
-from tests.support import PASSWORD, in_group, login, post_form
+from tests.support import PASSWORD, in_group, login, membership_id, post_form
 
 
 def test_wrong_password_rerenders_with_login_kept_and_message(client, make_user):
@@ -72,11 +72,8 @@ def test_deactivated_users_open_session_fails_on_next_request(client, db, two_gr
     assert client.get(f"/g/{a.slug}/").status_code == 200
     other = app.test_client()
     login(other, users["a_coord"].login)
-    with in_group(a.id):
-        membership_id = db.session.scalar(
-            select(GroupMembership.id).where(GroupMembership.user_id == users["a_peer"].id)
-        )
-    r = post_form(other, f"/g/{a.slug}/logins/{membership_id}/deactivate",
+    mid = membership_id(db, a.id, users["a_peer"].id)
+    r = post_form(other, f"/g/{a.slug}/logins/{mid}/deactivate",
                   page=f"/g/{a.slug}/logins")
     assert r.status_code == 302
     response = client.get(f"/g/{a.slug}/")
@@ -97,11 +94,8 @@ def test_deactivating_in_one_group_keeps_the_login_of_someone_with_a_role_elsewh
     db.session.commit()
     coordinator = app.test_client()
     login(coordinator, users["a_coord"].login)
-    with in_group(a.id):
-        membership_id = db.session.scalar(
-            select(GroupMembership.id).where(GroupMembership.user_id == users["a_peer"].id)
-        )
-    r = post_form(coordinator, f"/g/{a.slug}/logins/{membership_id}/deactivate",
+    mid = membership_id(db, a.id, users["a_peer"].id)
+    r = post_form(coordinator, f"/g/{a.slug}/logins/{mid}/deactivate",
                   page=f"/g/{a.slug}/logins")
     assert r.status_code == 302
     assert db.session.get(User, users["a_peer"].id).is_active is True
@@ -325,9 +319,7 @@ def test_coordinator_cannot_remove_the_last_coordinator(client, db, make_group, 
     coord = make_user("coord", group=group, role="coordinator")
     other = make_user("other", group=group, role="coordinator")
     login(client, "coord")
-    with in_group(group.id):
-        mid = db.session.scalar(
-            select(GroupMembership.id).where(GroupMembership.user_id == other.id))
+    mid = membership_id(db, group.id, other.id)
     page = f"/g/{group.slug}/logins"
     r = post_form(client, f"/g/{group.slug}/logins/{mid}/role", {"role": "peer_educator"},
                   page=page)

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import event, inspect, text
 
-from harmnet.models import GroupMembership
 from tests.conftest import IsolatedClient, make_config, requires_redis
-from tests.support import in_group, login, post_form
+from tests.support import login, membership_id, post_form
 
 pytestmark = requires_redis
 
@@ -66,12 +65,6 @@ def _phone_with_a_kept_copy(app, login_name: str, slug: str):  # type: ignore[no
     return phone
 
 
-def _membership_id(db, group, user) -> int:  # type: ignore[no-untyped-def]
-    with in_group(group.id):
-        return db.session.scalar(select(GroupMembership.id).where(
-            GroupMembership.user_id == user.id))
-
-
 def test_a_repeat_page_reads_no_identity_rows(client, app, make_group, make_user):
     group = make_group()
     make_user("lan", group=group)
@@ -97,8 +90,8 @@ def test_a_role_change_made_in_another_process_shows_on_the_next_request(
     assert "/members/" not in phone.get(f"/g/{group.slug}/").get_data(as_text=True)  # cached
 
     login(client, "hoa")
-    membership_id = _membership_id(db, group, peer)
-    r = post_form(client, f"/g/{group.slug}/logins/{membership_id}/role",
+    mid = membership_id(db, group.id, peer.id)
+    r = post_form(client, f"/g/{group.slug}/logins/{mid}/role",
                   {"role": "coordinator"}, page=f"/g/{group.slug}/logins")
     assert r.status_code == 302
 
@@ -113,7 +106,8 @@ def test_a_membership_revoked_in_another_process_takes_effect_at_once(
     phone = _phone_with_a_kept_copy(other_app(), "lan", group.slug)
 
     login(client, "hoa")
-    r = post_form(client, f"/g/{group.slug}/logins/{_membership_id(db, group, peer)}/deactivate",
+    mid = membership_id(db, group.id, peer.id)
+    r = post_form(client, f"/g/{group.slug}/logins/{mid}/deactivate",
                   page=f"/g/{group.slug}/logins")
     assert r.status_code == 302
 
@@ -160,7 +154,7 @@ def test_without_redis_every_page_reads_the_database_and_changes_still_commit(
     assert second, "no cache without Redis"
 
     login(desk, "hoa")
-    r = post_form(desk, f"/g/{group.slug}/logins/{_membership_id(db, group, peer)}/role",
+    r = post_form(desk, f"/g/{group.slug}/logins/{membership_id(db, group.id, peer.id)}/role",
                   {"role": "coordinator"}, page=f"/g/{group.slug}/logins")
     assert r.status_code == 302
     assert "/members/" in phone.get(f"/g/{group.slug}/").get_data(as_text=True)
