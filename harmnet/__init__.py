@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Config | str | None = None) -> Flask:
     """Application factory: `config` is a Config instance, a config name, or None (env)."""
-    app = Flask(
+    from .web import App
+
+    app = App(
         __name__,
         template_folder=str(ROOT / "templates"),
         instance_path=str(ROOT / "instance"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import (
     Flask,
@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from flask.templating import Environment
 from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
@@ -65,6 +66,24 @@ SECURITY_HEADERS = tuple((name.lower(), name, value) for name, value in (
     ("X-Frame-Options", "DENY"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 ))
+
+
+class TemplateEnvironment(Environment):
+    """Flask's Jinja environment, giving each template a plain copy of the globals.
+
+    Jinja gives each template a ChainMap over the environment's globals, and every render
+    copies it into a dict key by key, in Python (~35 µs of every page on our small
+    server). A plain dict copies at C speed. Jinja asks that globals not change once
+    templates are loaded; ours are all set while the app is built."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
+class App(Flask):
+    """The harmnet Flask application class (see TemplateEnvironment)."""
+
+    jinja_environment = TemplateEnvironment
 
 
 class SessionInterface(SecureCookieSessionInterface):

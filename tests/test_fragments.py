@@ -71,3 +71,12 @@ def test_every_csrf_token_on_a_page_is_the_sessions_and_works(client, make_group
                                           "next": "/g/hoa-sen/"})
     assert response.status_code == 302
     assert 'lang="vi"' in client.get("/g/hoa-sen/").get_data(as_text=True)
+
+
+def test_a_template_sees_the_app_globals_and_keeps_its_own(app):
+    # Templates get a plain copy of the globals (web.TemplateEnvironment), not a view.
+    template = app.jinja_env.from_string("{{ url_for('main.index') }} {{ mine }}",
+                                         globals={"mine": "kept"})
+    with app.test_request_context():
+        assert template.render() == "/ kept"
+    assert "mine" not in app.jinja_env.globals
