@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, inspect, text
 
 from tests.conftest import IsolatedClient, make_config, requires_redis
-from tests.support import login, membership_id, post_form
+from tests.support import in_group, login, membership_id, post_form
 
 pytestmark = requires_redis
 
@@ -175,13 +175,42 @@ def test_cached_rows_are_clean_and_private_to_their_request(app, db, make_group,
     assert "password_hash" not in kept and "totp_secret" not in kept
     for _ in range(2):
         with app.app_context(), app.test_request_context():
-            found = cache.get(key, db.session)
+            found = cache.get(key, db.session())
             assert found is not None
             cached_user, cached_group, _none = found
             assert not db.session.dirty and not inspect(cached_user).modified
             assert cached_group.settings.get("changed-in-place") is None
             cached_group.settings["changed-in-place"] = True  # must not reach the copy
             db.session.rollback()
+
+
+def test_cached_rows_behave_as_if_a_query_had_loaded_them(app, db, make_group, make_user):
+    from harmnet import identity_cache
+    from harmnet.models import GroupMembership, PeerGroup, User
+    from harmnet.security import verify_password
+    from tests.support import PASSWORD
+
+    group = make_group()
+    user = make_user("lan", group=group)
+    cache = identity_cache.current()
+    key = (user.id, user.session_version, group.slug)
+    with app.app_context(), app.test_request_context(), in_group(group.id):
+        cache.put(key, cache.epoch(), (db.session.get(User, user.id),
+                                       db.session.get(PeerGroup, group.id),
+                                       db.session.get(GroupMembership,
+                                                      membership_id(db, group.id, user.id))))
+    with app.app_context(), app.test_request_context():
+        cached_user, cached_group, membership = cache.get(key, db.session())
+        assert db.session.get(User, user.id) is cached_user  # the one copy of the row
+        assert inspect(membership).persistent and membership.role == "peer_educator"
+        with statements(app) as seen:
+            assert verify_password(cached_user.password_hash, PASSWORD)  # not kept: read
+        assert any("password_hash" in s for s in seen)
+        cached_user.display_name = "Lan Anh"  # a change to a cached row is saved
+        db.session.commit()
+    with app.app_context(), app.test_request_context():
+        assert cache.get(key, db.session()) is None  # and it ended the copies
+        assert db.session.get(User, user.id).display_name == "Lan Anh"
 
 
 def test_forget_identities_ends_the_copies_after_a_change_made_in_sql(
