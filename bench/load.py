@@ -144,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", default="10,50,100", help="comma-separated user counts")
     parser.add_argument("--duration", type=int, default=60, help="seconds per user count")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads a gunicorn worker (gthread when > 1)")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="threads a gunicorn worker (gthread when > 1; 8 is what "
+                             "docs/benchmarks.md's figures use)")
     parser.add_argument("--think", default="500-1500",
                         help="think time between a user's requests, min-max ms")
     parser.add_argument("--ratio-seconds", type=int, default=30,

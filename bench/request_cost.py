@@ -1,0 +1,149 @@
+"""What one peer-educator home request costs in-process, against the bare "hello" route.
+
+Usage (from the repository root; the database comes from bench/generate.py):
+
+    .venv/bin/python bench/request_cost.py                  # CPU time a request
+    .venv/bin/python bench/request_cost.py --callgrind      # instructions a request
+
+The app of `bench/hello_wsgi.py` (harmnet plus the bare Flask "hello" at `/__hello/`) is
+called directly as a WSGI app, with Redis on as in production (the identity cache), after
+a peer educator signed in through the login form. Each request gets a copy of one
+prepared environ (a phone's headers and the session cookie), so the figure is the app's
+own work: no gunicorn, no socket. This is the in-process half of the hello ratio of
+`bench/load.py`, without that ratio's noise.
+
+`--callgrind` runs the same loop under valgrind and counts the instructions of the
+measured requests only (instrumentation is switched on around them): the same code gives
+the same count whatever else the machine is doing, so a change of a few percent shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness  # noqa: E402
+from bench.settings import BENCH_ENV, DEFAULT_SMALL_URL, PASSWORD, app_url  # noqa: E402
+
+#: A phone's request as wrk sends it (the session protection checks the user agent).
+AGENT = {"User-Agent": "wrk"}
+HEADERS = {**AGENT, "Accept-Encoding": "gzip, deflate, br", "Host": "127.0.0.1"}
+
+
+def build(owner_url: str, redis_url: str):  # type: ignore[no-untyped-def]
+    """The WSGI app and, per path, a function that serves one request and returns it."""
+    instance = tempfile.mkdtemp(prefix="harmnet-cost-")
+    Path(instance, "secrets.json").write_text(json.dumps({
+        "SECRET_KEY": BENCH_ENV["SECRET_KEY"],
+        "ENCRYPTION_KEYS": BENCH_ENV["HARMNET_ENCRYPTION_KEYS"],
+        "PSEUDONYM_KEY": BENCH_ENV["HARMNET_PSEUDONYM_KEY"]}))
+    os.environ.update(BENCH_ENV, HARMNET_ENV="development", HARMNET_INSTANCE_DIR=instance,
+                      DATABASE_URL=app_url(owner_url), REDIS_URL=redis_url,
+                      SESSION_IDLE_MINUTES="600", SESSION_ABSOLUTE_HOURS="24")
+    from werkzeug.test import Client, EnvironBuilder
+
+    from bench.hello_wsgi import app
+
+    peer = harness.pick_users(owner_url, "peer", 1, 1)[0]
+    client = Client(app)
+    page = client.get("/login", headers=AGENT).get_data(as_text=True)
+    token = next(g for g in harness._TOKEN.search(page).groups() if g)
+    response = client.post("/login", headers=AGENT, data={
+        "csrf_token": token, "login": peer.login, "password": PASSWORD})
+    if response.status_code != 302:
+        raise RuntimeError(f"cannot sign in as {peer.login}")
+    client.get("/account", headers=AGENT)  # a page with a form: the session's CSRF token
+    cookie = client.get_cookie("harmnet_session").value
+
+    def request(path: str):  # type: ignore[no-untyped-def]
+        prepared = EnvironBuilder(path=path, headers={
+            **HEADERS, "Cookie": f"harmnet_session={cookie}"}).get_environ()
+        status = []
+
+        def start_response(s: str, headers: list, exc_info: object = None) -> None:
+            status.append(s)
+
+        def one() -> str:
+            environ = dict(prepared)
+            environ["wsgi.input"] = io.BytesIO(b"")
+            body = app(environ, start_response)
+            b"".join(body)
+            getattr(body, "close", lambda: None)()
+            return status.pop()
+
+        return one
+
+    return {"home": request(f"/g/{peer.values['slug']}/"), "hello": request("/__hello/")}
+
+
+def _callgrind(n: int) -> None:
+    """Run this script under valgrind; print instructions a request for each page."""
+    for name in ("home", "hello"):
+        with tempfile.NamedTemporaryFile(suffix=".callgrind") as out:
+            subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                            f"--callgrind-out-file={out.name}", sys.executable, __file__,
+                            *(a for a in sys.argv[1:] if a != "--callgrind"),
+                            "--inside-callgrind", name],
+                           check=True, capture_output=True)
+            totals = subprocess.run(["callgrind_annotate", out.name], check=True,
+                                    capture_output=True, text=True).stdout
+            line = next(x for x in totals.splitlines() if "PROGRAM TOTALS" in x)
+            instructions = int(line.split()[0].replace(",", ""))
+        print(f"{name:6s} {instructions / n / 1e6:6.2f}M instructions a request "
+              f"({n} requests)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_SMALL_URL)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
+    parser.add_argument("--requests", type=int, default=2000, help="a batch (200 under valgrind)")
+    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--callgrind", action="store_true")
+    parser.add_argument("--inside-callgrind", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.callgrind:
+        _callgrind(200 if args.requests == 2000 else args.requests)
+        return 0
+    pages = build(args.database_url, args.redis_url)
+    for serve in pages.values():
+        for _ in range(300):  # warm: imports, templates, kept fragments, the identity cache
+            status = serve()
+        if not status.startswith("200"):
+            raise RuntimeError(f"a page answered {status}")
+    if args.inside_callgrind:
+        n = 200 if args.requests == 2000 else args.requests
+        serve = pages[args.inside_callgrind]
+        subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True,
+                       capture_output=True)
+        for _ in range(n):
+            serve()
+        subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True,
+                       capture_output=True)
+        return 0
+    # Alternate batches, as load.py alternates rounds: the machine's drifts hit both.
+    cpu = {name: [] for name in pages}
+    for _ in range(args.batches):
+        for name, serve in pages.items():
+            started = time.process_time()
+            for _ in range(args.requests):
+                serve()
+            cpu[name].append((time.process_time() - started) / args.requests * 1000)
+    for name, figures in cpu.items():
+        print(f"{name:6s} {min(figures):.3f} ms CPU a request (fastest of {args.batches} "
+              f"batches of {args.requests}; median {sorted(figures)[len(figures) // 2]:.3f})")
+    print(f"in-process ratio {min(cpu['hello']) / min(cpu['home']):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
