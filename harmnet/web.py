@@ -264,16 +264,6 @@ def _kept_gettext(ugettext: Callable[[str], str]) -> Callable[..., str]:
     return gettext
 
 
-def _template_i18n(locale: str) -> dict[str, object]:
-    """`_gettext_callables` for this app and `locale`, without asking Flask-Babel for the
-    catalogue on every render (~15 µs: it resolves the locale and its cache again)."""
-    kept = current_app.extensions.setdefault("harmnet_template_i18n", {})
-    found = kept.get(locale)
-    if found is None:
-        found = kept[locale] = _gettext_callables(get_translations())
-    return found
-
-
 def _place() -> tuple[str | None, str | None, str]:
     """What a URL or a kept fragment depends on besides its own arguments: the group or
     department the page is under (the URL defaults fill them in) and the script root."""
@@ -351,6 +341,16 @@ def install_template_helpers(app: Flask) -> None:
         """A static URL carrying a content hash, so it can be cached for a year."""
         return kept_url_for(ctx, "static", filename=filename, v=_file_hash(filename))
 
+    # `_gettext_callables` by language, so a render does not ask Flask-Babel for the
+    # catalogue (~15 µs: it resolves the locale and its cache again).
+    i18n_by_locale: dict[str, dict[str, object]] = {}
+
+    def template_i18n(locale: str) -> dict[str, object]:
+        found = i18n_by_locale.get(locale)
+        if found is None:
+            found = i18n_by_locale[locale] = _gettext_callables(get_translations())
+        return found
+
     app.jinja_env.globals.update(static_url=static_url, get_locale=get_locale,
                                  url_for=kept_url_for, fragment=_fragment_cache())
     if app.debug:
@@ -368,7 +368,7 @@ def install_template_helpers(app: Flask) -> None:
             PLACE: _place() if has_request_context() else None,
             # Replaces Flask-WTF's, whose context processor ran before this one.
             "csrf_token": csrf_token,
-            **_template_i18n(locale),
+            **template_i18n(locale),
         }
 
 
