@@ -232,13 +232,26 @@ class Session:
     csrf: str = ""
 
 
+def form_token(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    return next(g for g in _TOKEN.search(html).groups() if g)
+
+
+def sign_in_client(client, login: str, headers: dict[str, str] | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Sign in through the login form with an in-process (werkzeug test) client."""
+    page = client.get("/login", headers=headers).get_data(as_text=True)
+    response = client.post("/login", headers=headers, data={
+        "csrf_token": form_token(page), "login": login, "password": PASSWORD})
+    if response.status_code != 302:
+        raise RuntimeError(f"cannot sign in as {login}")
+
+
 def sign_in(base: str, session: Session) -> None:
     """Sign in as a browser would; keep the cookie and a CSRF token of the session."""
     status, headers, text = fetch(base, "GET", "/login")
     cookie = session_cookie(headers, "")
-    token = next(g for g in _TOKEN.search(text).groups() if g)
     status, headers, _ = fetch(base, "POST", "/login", cookie,
-                               {"csrf_token": token, "login": session.login,
+                               {"csrf_token": form_token(text), "login": session.login,
                                 "password": PASSWORD})
     if status != 302 or "/login" in headers.get("location", ""):
         raise RuntimeError(f"sign-in failed for {session.login}: {status}")
@@ -246,7 +259,7 @@ def sign_in(base: str, session: Session) -> None:
     # A page with a form stores a CSRF token in the session: keep that cookie.
     status, headers, text = fetch(base, "GET", "/account", cookie)
     session.cookie = session_cookie(headers, cookie)
-    session.csrf = next(g for g in _TOKEN.search(text).groups() if g)
+    session.csrf = form_token(text)
 
 
 def pick_users(owner_url: str, role: str, count: int, seed: int) -> list[Session]:

@@ -36,7 +36,6 @@ from bench.settings import (  # noqa: E402
     BENCH_ENV,
     DEFAULT_BIG_URL,
     DEFAULT_SMALL_URL,
-    PASSWORD,
     app_url,
     libpq_url,
 )
@@ -87,12 +86,7 @@ def measure(url: str, sessions: dict[str, Session], pages: list[Page], repeat: i
     for role in ROLES:
         session = sessions[role]
         client = app.test_client()
-        page_html = client.get("/login").get_data(as_text=True)
-        token = next(g for g in harness._TOKEN.search(page_html).groups() if g)
-        response = client.post("/login", data={"csrf_token": token, "login": session.login,
-                                               "password": PASSWORD})
-        if response.status_code != 302:
-            raise RuntimeError(f"cannot sign in as {session.login}")
+        harness.sign_in_client(client, session.login)
         for page in (p for p in pages if p.role == role):
             path = page.path.format(**session.values)
             headers = {"Accept-Encoding": "br, gzip"}

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness  # noqa: E402
-from bench.settings import BENCH_ENV, DEFAULT_SMALL_URL, PASSWORD, app_url  # noqa: E402
+from bench.settings import BENCH_ENV, DEFAULT_SMALL_URL, app_url  # noqa: E402
 
 #: A phone's request as wrk sends it (the session protection checks the user agent).
 AGENT = {"User-Agent": "wrk"}
@@ -41,12 +40,8 @@ HEADERS = {**AGENT, "Accept-Encoding": "gzip, deflate, br", "Host": "127.0.0.1"}
 
 def build(owner_url: str, redis_url: str):  # type: ignore[no-untyped-def]
     """The WSGI app and, per path, a function that serves one request and returns it."""
-    instance = tempfile.mkdtemp(prefix="harmnet-cost-")
-    Path(instance, "secrets.json").write_text(json.dumps({
-        "SECRET_KEY": BENCH_ENV["SECRET_KEY"],
-        "ENCRYPTION_KEYS": BENCH_ENV["HARMNET_ENCRYPTION_KEYS"],
-        "PSEUDONYM_KEY": BENCH_ENV["HARMNET_PSEUDONYM_KEY"]}))
-    os.environ.update(BENCH_ENV, HARMNET_ENV="development", HARMNET_INSTANCE_DIR=instance,
+    os.environ.update(BENCH_ENV, HARMNET_ENV="development",
+                      HARMNET_INSTANCE_DIR=tempfile.mkdtemp(prefix="harmnet-cost-"),
                       DATABASE_URL=app_url(owner_url), REDIS_URL=redis_url,
                       SESSION_IDLE_MINUTES="600", SESSION_ABSOLUTE_HOURS="24")
     from werkzeug.test import Client, EnvironBuilder
@@ -55,12 +50,7 @@ def build(owner_url: str, redis_url: str):  # type: ignore[no-untyped-def]
 
     peer = harness.pick_users(owner_url, "peer", 1, 1)[0]
     client = Client(app)
-    page = client.get("/login", headers=AGENT).get_data(as_text=True)
-    token = next(g for g in harness._TOKEN.search(page).groups() if g)
-    response = client.post("/login", headers=AGENT, data={
-        "csrf_token": token, "login": peer.login, "password": PASSWORD})
-    if response.status_code != 302:
-        raise RuntimeError(f"cannot sign in as {peer.login}")
+    harness.sign_in_client(client, peer.login, AGENT)
     client.get("/account", headers=AGENT)  # a page with a form: the session's CSRF token
     cookie = client.get_cookie("harmnet_session").value
 
