@@ -4,6 +4,10 @@ Usage (from the repository root; the database comes from bench/generate.py):
 
     .venv/bin/python bench/request_cost.py                  # CPU time a request
     .venv/bin/python bench/request_cost.py --callgrind      # instructions a request
+    .venv/bin/python bench/request_cost.py --pages contact-form,follow-ups --callgrind
+
+`--pages` picks the peer educator's pages to measure (home and hello by default; also the
+blank contact form and follow-ups, the heaviest pages of the load test's peer mix).
 
 The app of `bench/hello_wsgi.py` (harmnet plus the bare Flask "hello" at `/__hello/`) is
 called directly as a WSGI app, with Redis on as in production (the identity cache), after
@@ -72,23 +76,45 @@ def build(owner_url: str, redis_url: str):  # type: ignore[no-untyped-def]
 
         return one
 
-    return {"home": request(f"/g/{peer.values['slug']}/"), "hello": request("/__hello/")}
+    slug = peer.values["slug"]
+    return {"home": request(f"/g/{slug}/"), "hello": request("/__hello/"),
+            "contact-form": request(f"/g/{slug}/contacts/new"),
+            "follow-ups": request(f"/g/{slug}/contacts/follow-ups")}
 
 
-def _callgrind(n: int) -> None:
+#: The pages this script can measure (a peer educator's, and the bare hello).
+PAGES = ("home", "hello", "contact-form", "follow-ups")
+
+
+def _passed_on(argv: list[str]) -> list[str]:
+    """This script's arguments for the run under valgrind, less --callgrind and --pages."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--callgrind" or a.startswith("--pages="):
+            continue
+        elif a == "--pages":
+            skip = True
+        else:
+            out.append(a)
+    return out
+
+
+def _callgrind(n: int, names: list[str]) -> None:
     """Run this script under valgrind; print instructions a request for each page."""
-    for name in ("home", "hello"):
+    for name in names:
         with tempfile.NamedTemporaryFile(suffix=".callgrind") as out:
             subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
                             f"--callgrind-out-file={out.name}", sys.executable, __file__,
-                            *(a for a in sys.argv[1:] if a != "--callgrind"),
+                            *_passed_on(sys.argv[1:]),
                             "--inside-callgrind", name],
                            check=True, capture_output=True)
             totals = subprocess.run(["callgrind_annotate", out.name], check=True,
                                     capture_output=True, text=True).stdout
             line = next(x for x in totals.splitlines() if "PROGRAM TOTALS" in x)
             instructions = int(line.split()[0].replace(",", ""))
-        print(f"{name:6s} {instructions / n / 1e6:6.2f}M instructions a request "
+        print(f"{name:12s} {instructions / n / 1e6:6.2f}M instructions a request "
               f"({n} requests)")
 
 
@@ -98,13 +124,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
     parser.add_argument("--requests", type=int, default=2000, help="a batch (200 under valgrind)")
     parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--pages", default="home,hello",
+                        help=f"comma-separated, of: {', '.join(PAGES)}")
     parser.add_argument("--callgrind", action="store_true")
     parser.add_argument("--inside-callgrind", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    names = [n for n in args.pages.split(",") if n]
+    if unknown := set(names) - set(PAGES):
+        parser.error(f"unknown pages: {', '.join(sorted(unknown))}")
     if args.callgrind:
-        _callgrind(200 if args.requests == 2000 else args.requests)
+        _callgrind(200 if args.requests == 2000 else args.requests, names)
         return 0
-    pages = build(args.database_url, args.redis_url)
+    built = build(args.database_url, args.redis_url)
+    pages = {n: built[n] for n in ([args.inside_callgrind] if args.inside_callgrind else names)}
     for serve in pages.values():
         for _ in range(300):  # warm: imports, templates, kept fragments, the identity cache
             status = serve()
@@ -129,9 +161,10 @@ def main(argv: list[str] | None = None) -> int:
                 serve()
             cpu[name].append((time.process_time() - started) / args.requests * 1000)
     for name, figures in cpu.items():
-        print(f"{name:6s} {min(figures):.3f} ms CPU a request (fastest of {args.batches} "
+        print(f"{name:12s} {min(figures):.3f} ms CPU a request (fastest of {args.batches} "
               f"batches of {args.requests}; median {sorted(figures)[len(figures) // 2]:.3f})")
-    print(f"in-process ratio {min(cpu['hello']) / min(cpu['home']):.2f}")
+    if "home" in cpu and "hello" in cpu:
+        print(f"in-process ratio {min(cpu['hello']) / min(cpu['home']):.2f}")
     return 0
 
 

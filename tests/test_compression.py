@@ -7,8 +7,8 @@ import gzip
 
 import brotli
 
-from harmnet.compression import KeptBodies
 from harmnet.extensions import compress
+from harmnet.kept import Kept
 from tests.support import login
 
 
@@ -52,7 +52,7 @@ def test_a_kept_body_never_answers_for_another_person_or_an_older_page(
 
 
 def test_the_kept_bodies_stay_within_their_budget():
-    kept = KeptBodies(max_bytes=100, max_item_bytes=60)
+    kept = Kept[bytes](max_bytes=100, max_item_bytes=60)
     kept.set("a", b"x" * 40)
     kept.set("b", b"y" * 40)
     assert kept.get("a") == b"x" * 40  # now the most recently used
