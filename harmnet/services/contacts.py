@@ -10,7 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import String, and_, case, cast, exists, func, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from .. import tenancy
 from ..extensions import db
@@ -513,7 +525,7 @@ def update_referral(referral: Referral, status: str, completed_on: date | None, 
 
 @dataclass
 class FollowUps:
-    open_referrals: list[tuple[Referral, Contact]]
+    open_referrals: list[Referral]
     upcoming: list[tuple[Appointment, Referral]]
     missed: list[tuple[Appointment, Referral]]
     unmarked: list[tuple[Appointment, Referral]]
@@ -524,36 +536,51 @@ def followups(*, peer_educator_id: int | None, today: date, now: datetime,
     """Referrals open after N days, appointments in the next 7 days, missed appointments.
 
     `peer_educator_id` limits everything to that person's contacts (None: the whole group).
+    Two statements: the open referrals, and the three lists of appointments together (each
+    list's ids with its own order and limit, in a UNION ALL), as each statement costs the
+    page ~0.7 ms of CPU in the ORM besides its round trip.
     """
     live = and_(Contact.group_id == Referral.group_id, Contact.id == Referral.contact_id,
                 Contact.deleted_at.is_(None))
     mine = [Contact.peer_educator_id == peer_educator_id] if peer_educator_id else []
-    open_referrals = db.session.execute(
-        select(Referral, Contact).join(Contact, live)
+    open_referrals = list(db.session.scalars(
+        select(Referral).join(Contact, live)
         .where(Referral.status.in_(OPEN_REFERRAL_STATUSES),
                Referral.referred_on <= today - timedelta(days=open_after_days), *mine)
         .order_by(Referral.referred_on, Referral.id).limit(limit)
-    ).all()
+    ))
 
-    def appointments(*conditions: object, order=Appointment.scheduled_at):  # type: ignore[no-untyped-def]
-        return [tuple(r) for r in db.session.execute(
-            select(Appointment, Referral)
-            .join(Referral, and_(Referral.group_id == Appointment.group_id,
-                                 Referral.id == Appointment.referral_id))
-            .join(Contact, live)
-            .where(*conditions, *mine)
-            .order_by(order).limit(limit)
-        ).all()]
+    of_referral = and_(Referral.group_id == Appointment.group_id,
+                       Referral.id == Appointment.referral_id)
 
-    upcoming = appointments(Appointment.status == "scheduled",
-                            Appointment.scheduled_at >= now,
-                            Appointment.scheduled_at < now + timedelta(days=7))
-    unmarked = appointments(Appointment.status == "scheduled", Appointment.scheduled_at < now,
-                            order=Appointment.scheduled_at.desc())
-    missed = appointments(Appointment.status == "missed",
-                          Referral.status.in_(OPEN_REFERRAL_STATUSES),
-                          order=Appointment.scheduled_at.desc())
-    return FollowUps([tuple(r) for r in open_referrals], upcoming, missed, unmarked)  # type: ignore[misc]
+    def listed(kind: str, *conditions: object, order):  # type: ignore[no-untyped-def]
+        # A subquery each: SQLite takes no ORDER BY or LIMIT on a UNION's own parts.
+        part = (select(Appointment.id.label("id"), literal(kind).label("kind"))
+                .join(Referral, of_referral).join(Contact, live)
+                .where(*conditions, *mine).order_by(order).limit(limit)).subquery()
+        return select(part.c.id, part.c.kind)
+
+    scheduled = Appointment.status == "scheduled"
+    picked = union_all(
+        listed("upcoming", scheduled, Appointment.scheduled_at >= now,
+               Appointment.scheduled_at < now + timedelta(days=7),
+               order=Appointment.scheduled_at),
+        listed("unmarked", scheduled, Appointment.scheduled_at < now,
+               order=Appointment.scheduled_at.desc()),
+        listed("missed", Appointment.status == "missed",
+               Referral.status.in_(OPEN_REFERRAL_STATUSES),
+               order=Appointment.scheduled_at.desc()),
+    ).subquery()
+    lists: dict[str, list[tuple[Appointment, Referral]]] = {
+        "upcoming": [], "unmarked": [], "missed": []}
+    for appointment, referral, kind in db.session.execute(
+        select(Appointment, Referral, picked.c.kind)
+        .join(picked, picked.c.id == Appointment.id).join(Referral, of_referral)
+    ):
+        lists[kind].append((appointment, referral))
+    for kind, rows in lists.items():  # each list in its own order, as its limit chose it
+        rows.sort(key=lambda row: row[0].scheduled_at, reverse=kind != "upcoming")
+    return FollowUps(open_referrals, lists["upcoming"], lists["missed"], lists["unmarked"])
 
 
 # --- coordinator: the referral cascade ----------------------------------------------------

@@ -257,3 +257,38 @@ def test_retention_days_setting_moves_the_purge_time(db, group_setup):
     with in_group(a.id):
         appointment = db.session.scalar(select(Appointment))
         assert appointment.purge_after - appointment.scheduled_at == timedelta(days=2)
+
+
+def test_each_follow_up_list_keeps_its_own_order_and_limit(db, group_setup):
+    from harmnet.services import contacts as service
+
+    a, _b, users, made = group_setup
+    clinic = made["group-a"][0]
+    for code in ("LAMIF1990", "HOBIF1980", "MAMAF1999"):
+        make_contact(a.id, users["a_peer"].id, days_ago=1, code=code, referrals=[
+            ReferralInput("hiv_test", clinic, _soon(1 + n)) for n in range(3)])
+    now = utcnow()
+    hours = {  # (status, hours from now) for each of the nine appointments
+        "upcoming": [("scheduled", 5), ("scheduled", 1), ("scheduled", 3)],
+        "unmarked": [("scheduled", -24), ("scheduled", -72), ("scheduled", -48)],
+        "missed": [("missed", -240), ("missed", -720), ("missed", -480)],
+    }
+    with in_group(a.id):
+        ids = list(db.session.scalars(select(Appointment.id).order_by(Appointment.id)))
+        for appointment_id, (status, h) in zip(ids, sum(hours.values(), []), strict=True):
+            db.session.execute(update(Appointment).where(Appointment.id == appointment_id)
+                               .values(status=status, scheduled_at=now + timedelta(hours=h)))
+        db.session.commit()
+        data = service.followups(peer_educator_id=users["a_peer"].id, today=local_today(),
+                                 now=now, open_after_days=14, limit=2)
+
+        def hours_of(rows):  # type: ignore[no-untyped-def]
+            return [round((a_.scheduled_at - now).total_seconds() / 3600) for a_, _r in rows]
+
+        # Each list is cut at the limit on its own, after its own order: the nearest
+        # coming appointments first, the latest past ones first.
+        assert hours_of(data.upcoming) == [1, 3]
+        assert hours_of(data.unmarked) == [-24, -48]
+        assert hours_of(data.missed) == [-240, -480]
+        assert all(r.service == "hiv_test" for _a, r in data.upcoming + data.missed)
+        db.session.rollback()
