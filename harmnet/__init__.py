@@ -67,10 +67,11 @@ def register_extensions(app: Flask) -> None:
     celery_init_app(app)
 
     from . import models  # noqa: F401  (register every model on the metadata)
-    from .database import configure_engine
+    from .database import configure_engine, install_request_transactions
 
     with app.app_context():
         configure_engine(db.engine)
+    install_request_transactions(app, db)
 
 
 def _limit_only_decorated_routes(app: Flask) -> None:
