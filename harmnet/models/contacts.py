@@ -173,6 +173,10 @@ class Appointment(GroupScoped, db.Model):
         ),
         Index("ix_appointments_group_id_scheduled_at", "group_id", "scheduled_at"),
         Index("ix_appointments_group_id_referral_id", "group_id", "referral_id"),
+        # The follow-ups page's appointments (migration 0007).
+        Index("ix_appointments_group_id_open", "group_id", "status", "scheduled_at",
+              postgresql_where=text("status = 'scheduled' OR status = 'missed'"),
+              sqlite_where=text("status = 'scheduled' OR status = 'missed'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
