@@ -59,6 +59,20 @@ def test_peer_follow_ups_show_only_their_own(client, followup_world):
         == 404
 
 
+def test_follow_ups_name_services_in_the_page_language(client, followup_world):
+    from tests.support import post_form
+
+    login(client, "a-peer")
+    page = "/g/group-a/contacts/follow-ups"
+    for language, hiv, hepatitis in (("vi", "Xét nghiệm HIV", "Xét nghiệm viêm gan B/C"),
+                                     ("en", "HIV testing", "Hepatitis B/C testing"),
+                                     ("vi", "Xét nghiệm HIV", "Xét nghiệm viêm gan B/C")):
+        post_form(client, "/lang", {"lang": language, "next": page}, page=page)
+        html = client.get(page).get_data(as_text=True)
+        assert f"<strong>{hiv}</strong>" in html and f"<strong>{hepatitis}</strong>" in html
+        assert ("HIV testing" in html) == (language == "en")
+
+
 def test_coordinator_follow_ups_cover_the_group(client, followup_world):
     *_, w = followup_world
     login(client, "a-coord")
