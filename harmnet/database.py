@@ -8,6 +8,7 @@ from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, SessionTransaction
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -48,6 +49,21 @@ def _transaction_ended(connection: Connection) -> None:
     connection.info.pop(_WROTE, None)
 
 
+#: In `Session.info`: the connection the session's transaction holds, once it holds one.
+_CONNECTION = "harmnet_connection"
+
+
+@event.listens_for(Session, "after_begin")
+def _began(session: Session, transaction: object, connection: Connection) -> None:
+    session.info[_CONNECTION] = connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _session_transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTION, None)
+
+
 def install_request_transactions(app: Flask, db: SQLAlchemy) -> None:
     """A GET that only read ends its transaction with COMMIT instead of ROLLBACK.
 
@@ -66,9 +82,10 @@ def install_request_transactions(app: Flask, db: SQLAlchemy) -> None:
         if not db.session.registry.has():
             return
         session = db.session()
-        if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        connection = session.info.get(_CONNECTION)  # None: no SQL, nothing to end
+        if connection is None or connection.info.get(_WROTE):
             return
-        if session.connection().info.get(_WROTE):
+        if session.new or session.dirty or session.deleted:
             return
         try:
             session.commit()
