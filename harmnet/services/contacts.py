@@ -560,14 +560,17 @@ def followups(*, peer_educator_id: int | None, today: date, now: datetime,
                 .where(*conditions, *mine).order_by(order).limit(limit)).subquery()
         return select(part.c.id, part.c.kind)
 
-    scheduled = Appointment.status == "scheduled"
+    # The statuses are written into the SQL, not sent as parameters, so that the generic
+    # plan PostgreSQL keeps for this prepared statement can use ix_appointments_group_id_open
+    # (a parameter could be any status; the index holds only these two).
+    scheduled = Appointment.status == literal("scheduled", literal_execute=True)
     picked = union_all(
         listed("upcoming", scheduled, Appointment.scheduled_at >= now,
                Appointment.scheduled_at < now + timedelta(days=7),
                order=Appointment.scheduled_at),
         listed("unmarked", scheduled, Appointment.scheduled_at < now,
                order=Appointment.scheduled_at.desc()),
-        listed("missed", Appointment.status == "missed",
+        listed("missed", Appointment.status == literal("missed", literal_execute=True),
                Referral.status.in_(OPEN_REFERRAL_STATUSES),
                order=Appointment.scheduled_at.desc()),
     ).subquery()
