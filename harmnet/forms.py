@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import ValidationError
+
+from .i18n import lazy_gettext as _l
 
 # Characters that have no business in a form value and that PostgreSQL may refuse (NUL).
 _CONTROL = {c for c in map(chr, range(32)) if c not in "\t\n\r"} | {"\x7f"}

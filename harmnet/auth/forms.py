@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
 from ..forms import BaseForm, no_html
+from ..i18n import lazy_gettext as _l
 from ..security import MAX_PASSWORD_LENGTH, password_problem
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,59}$")

@@ -10,7 +10,6 @@ import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -32,6 +31,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clientcode
 from ..forms import BaseForm
+from ..i18n import lazy_gettext as _l
 from ..models.contacts import AGE_BANDS, CHANNELS, COUNSELLING_TOPICS, SERVICES
 from ..services.contacts import (
     DELETE_REASONS,

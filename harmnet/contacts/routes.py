@@ -11,22 +11,19 @@ import calendar
 import re
 import secrets
 from datetime import date, datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy import select
 
 from .. import clientcode
 from ..access import coordinator_required
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..kept import Kept
 from ..models import Client, GroupMembership, User
 from ..models._types import utcnow
@@ -47,9 +44,6 @@ from .forms import (
     add_error,
     age_band_for,
 )
-
-if TYPE_CHECKING:
-    from jinja2.runtime import Context
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -80,20 +74,10 @@ REFERRAL_ERRORS = {
 
 
 @bp.app_template_filter("code_name")
-@pass_context
-def code_name(ctx: Context, code: str | None, kind: str) -> str:
+def code_name(code: str | None, kind: str) -> str:
     """Translate a stored code, e.g. {{ r.service|code_name('service_name') }}."""
     if code is None:
         return ""
-    locale = ctx.get("locale")
-    return _code_name(kind, code, locale) if locale else str(labels.ALL[kind].get(code, code))
-
-
-@lru_cache(maxsize=1024)
-def _code_name(kind: str, code: str, locale: str) -> str:
-    # Kept per language, as role_name: a list shows a code name a row, and each lazy
-    # string resolved the locale and its catalogue again (~20 µs; a third of the
-    # follow-ups page's render). `locale` is the render's own, the one str() gives.
     return str(labels.ALL[kind].get(code, code))
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, PasswordField, StringField, SubmitField
 from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional, Regexp
 
 from .. import indicators
 from ..forms import BaseForm
+from ..i18n import lazy_gettext as _l
 
 CODE_RE = r"^[A-Za-z0-9_.\-]*$"
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

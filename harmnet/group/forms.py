@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
 from ..forms import BaseForm, no_html
+from ..i18n import lazy_gettext as _l
 
 ROLE_CHOICES = [("peer_educator", _l("Peer educator")), ("coordinator", _l("Coordinator"))]
 

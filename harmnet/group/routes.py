@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from jinja2 import pass_context
-from jinja2.runtime import Context
 
 from ..access import coordinator_required
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..services import accounts
 from . import bp
 from .forms import ConfirmForm, InviteForm, RoleForm
@@ -131,15 +127,6 @@ ROLE_NAMES = {
 
 
 @bp.app_template_filter("role_name")
-@pass_context
-def role_name(ctx: Context, code: str) -> str:
-    locale = ctx.get("locale")
-    return _role_name(code, locale) if locale else str(ROLE_NAMES.get(code, code))
-
-
-@lru_cache(maxsize=64)
-def _role_name(code: str, locale: str) -> str:
-    # Kept per language: translating a lazy string resolves the locale and its catalogue
-    # again (~18 µs a page). `locale` is the render's own, the one str() translates into.
+def role_name(code: str) -> str:
     return str(ROLE_NAMES.get(code, code))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -23,6 +22,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..forms import BaseForm, no_html
+from ..i18n import lazy_gettext as _l
 from ..models.members import MEMBER_ROLES, MEMBER_STATUSES
 from ..services.members import normalise_phone
 from .labels import GENDER_NAMES, MEMBER_ROLE_NAMES, MEMBER_STATUS_NAMES

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 
 MEMBER_ROLE_NAMES = {
     "peer_educator": _l("Peer educator"),

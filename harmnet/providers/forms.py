@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField, SubmitField
 
 from ..contacts import labels
 from ..contacts.forms import PHONE_RE, MultiCheckboxField, add_error, maxlen
 from ..forms import BaseForm, no_html
+from ..i18n import lazy_gettext as _l
 
 
 class ProviderForm(BaseForm):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from ..forms import BaseForm
+from ..i18n import lazy_gettext as _l
 from ..services.reminder_text import MAX_TEMPLATE_LENGTH, template_problem
 from ..services.reminders import MAX_LEAD_HOURS, MAX_LEADS, MIN_LEAD_HOURS
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import Optional, ValidationError
 
 from ..forms import BaseForm, no_html
+from ..i18n import lazy_gettext as _l
 from ..members.forms import (
     Choice,
     Choices,
