@@ -61,16 +61,18 @@ class Config:
     #: computes group by group under each group's context.
     REPORTS_DATABASE_URL: str | None = None
 
-    # Sessions: cookie only, hardened; idle and absolute limits enforced in auth.
+    # Sessions: the signed cookie names a server-side session row (`user_sessions`), which
+    # holds the idle and absolute limits and ends at sign-out, in every process.
     SESSION_COOKIE_NAME = "harmnet_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     SESSION_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "30")))
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")))
-    PERMANENT_SESSION_LIFETIME = SESSION_IDLE_TIMEOUT
-    #: Re-send the cookie only when the session changed (web.py refreshes the idle timestamp
-    #: once a minute); re-signing it on every page costs CPU and bytes for nothing.
+    #: The cookie outlives no session: the server row's limits end it sooner.
+    PERMANENT_SESSION_LIFETIME = SESSION_ABSOLUTE_TIMEOUT
+    #: The cookie is sent again only when the session changed: its limits live in the
+    #: server-side row, and a static response must never carry a session cookie.
     SESSION_REFRESH_EACH_REQUEST = False
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
@@ -82,6 +84,12 @@ class Config:
     LANGUAGES = ("vi", "en")
 
     RATELIMIT_HEADERS_ENABLED = False
+    # With Redis unreachable the limits are counted in this process (and a warning logged)
+    # rather than failing the request: sign-in keeps working, still limited.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    #: And an error the fallback cannot catch (Redis lost between the check and the count
+    #: of a failed attempt) is logged, not turned into a 500.
+    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_STRATEGY = "moving-window"
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     #: Opening invitation links, per address: enough for people, too few to guess tokens.
@@ -89,9 +97,6 @@ class Config:
 
     INVITATION_TTL = timedelta(hours=72)
     PAGE_SIZE = 25
-    #: How long a process may keep a signed-in user's rows (harmnet/identity_cache.py);
-    #: needs Redis, whose epoch ends a copy at the next change. 0 turns the cache off.
-    IDENTITY_CACHE_SECONDS = int(os.environ.get("IDENTITY_CACHE_SECONDS", "300"))
 
     COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "application/json",
                           "image/svg+xml", "text/csv"]
@@ -99,18 +104,13 @@ class Config:
     # Brotli 2, not the default 4: our pages (2-20 KB) come out as small as with gzip 6
     # (within 5%; 10-15% larger than brotli 4, 150-300 bytes) for less than half of
     # brotli 4's time in a busy worker (57 against 125 µs for the home page), where its
-    # large tables are no longer in the cache. Measured in docs/benchmarks.md.
+    # large tables are no longer in the cache.
     COMPRESS_BR_LEVEL = 2
     # Flask-Compress re-evaluates If-None-Match/Range after compressing, ~35 µs a page.
     # Pages are no-store with no validator, and static files are fetched by hashed URLs
     # cached for a year (werkzeug's send_file still answers ranges before compression).
     COMPRESS_EVALUATE_CONDITIONAL_REQUEST = False
     COMPRESS_MIN_SIZE = 300
-    #: Compressed bodies kept per process, by a digest of the body (harmnet/compression.py):
-    #: a page served again byte for byte is not compressed again. 0 turns this off.
-    #: 4 MB holds ~2,000 compressed pages; a worker's memory stays within a few percent.
-    COMPRESS_KEEP_BYTES = int(os.environ.get("COMPRESS_KEEP_BYTES", str(4 * 1024 * 1024)))
-    COMPRESS_KEEP_ITEM_BYTES = 64 * 1024
     SEND_FILE_MAX_AGE_DEFAULT = 365 * 24 * 3600  # static URLs carry a content hash
 
     CELERY: dict = {

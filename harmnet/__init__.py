@@ -15,9 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Config | str | None = None) -> Flask:
     """Application factory: `config` is a Config instance, a config name, or None (env)."""
-    from .web import App
-
-    app = App(
+    app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
         instance_path=str(ROOT / "instance"),
@@ -41,7 +39,7 @@ def create_app(config: Config | str | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import identity_cache, security
+    from . import security
     from .extensions import (
         babel,
         celery_init_app,
@@ -60,29 +58,15 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
-    _limit_only_decorated_routes(app)
     compress.init_app(app)
     security.init_app(app)
-    identity_cache.init_app(app)
     celery_init_app(app)
 
     from . import models  # noqa: F401  (register every model on the metadata)
-    from .database import configure_engine, install_request_transactions
+    from .database import configure_engine
 
     with app.app_context():
         configure_engine(db.engine)
-    install_request_transactions(app, db)
-
-
-def _limit_only_decorated_routes(app: Flask) -> None:
-    """Flask-Limiter evaluates its limits in a before_request hook on every request, and
-    again in the wrapper of each decorated view. harmnet has no app-wide limit, only the
-    decorated sign-in and invitation routes, whose wrappers check them: the hook costs
-    every page ~0.07 ms for nothing. It stays if an app-wide limit is ever configured."""
-    from .extensions import limiter
-
-    if not (app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION")):
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
 def register_blueprints(app: Flask) -> None:

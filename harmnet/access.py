@@ -6,114 +6,94 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g
+from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, bindparam, select
 
-from . import identity_cache, tenancy
+from . import tenancy
 from .extensions import db, login_manager
 from .models import Department, DepartmentRole, GroupMembership, PeerGroup, User
+from .models._types import utcnow
+from .services import sessions
 
 login_manager.login_view = "auth.login"
 login_manager.session_protection = "basic"
 
-# The lookups of every signed-in request, built once: a statement object keeps its SQL
-# cache key, which building it anew for each request computes again (~0.1 ms each).
-_USER = select(User).where(User.id == bindparam("user_id"))
-
-# The group and the user's active membership. These run before a group is set, so they opt
-# out of the ORM filter; the joins pin the membership to this group and this user, and RLS
-# admits only the user's own memberships (harmnet.user_id).
-_GROUP_ON = and_(PeerGroup.slug == bindparam("slug"), PeerGroup.is_active.is_(True))
-_MEMBERSHIP_ON = and_(
-    GroupMembership.group_id == PeerGroup.id,
-    GroupMembership.user_id == bindparam("user_id"),
-    GroupMembership.is_active.is_(True),
-)
-_GROUP_AND_MEMBERSHIP = (
-    select(PeerGroup, GroupMembership)
-    .join(GroupMembership, _MEMBERSHIP_ON)
-    .where(_GROUP_ON)
-    .execution_options(**tenancy.SKIP)
-)
-# On a group URL, the user with them in one statement (None for a missing group or membership).
-_USER_IN_GROUP = (
-    select(User, PeerGroup, GroupMembership)
-    .select_from(User)
-    .outerjoin(PeerGroup, _GROUP_ON)
-    .outerjoin(GroupMembership, _MEMBERSHIP_ON)
-    .where(User.id == bindparam("user_id"))
-    .execution_options(**tenancy.SKIP)
-)
+#: Where the signed cookie holds the token of its server-side session.
+SESSION_KEY = "sid"
 
 
 @login_manager.user_loader
-def _load_user(token: str) -> User | None:
-    """Load the user named in the session; a stale session version means signed out.
-    While `enter_group` waits for it, fetch the group and membership in the same statement."""
+def load_user(user_key: str) -> User | None:
+    """The signed-in user, in one statement with the open server-side session that the
+    cookie's token names. A session signed out (here or on another device), past its idle
+    or absolute limit, or of an older session version (password changed, deactivated) is
+    no session: the request goes on as a visitor's."""
+    token = session.get(SESSION_KEY)
     try:
-        user_id, version = (int(part) for part in token.split(":", 1))
+        user_id, version = (int(part) for part in user_key.split(":", 1))
     except ValueError:
         return None
-    # Name the user for RLS before the query, so the transaction's one set_config carries
-    # it. The id comes from the signed cookie; `users` has no policy, and the claim is
-    # withdrawn below before any other statement runs if the user is refused (what the
-    # statement found with it is then dropped unused).
-    tenancy.set_user(user_id)
-    slug = g.get("entering_group")
-    cache, key = identity_cache.current(), (user_id, version, slug)
-    found = cache.get(key, db.session()) if cache is not None else None
-    if found is not None:
-        user, group, membership = found
-    else:
-        epoch = cache.epoch() if cache is not None else None  # read before the rows
-        params = {"user_id": user_id, "slug": slug}
-        if slug is None:
-            user, group, membership = db.session.scalar(_USER, params), None, None
-        else:
-            row = db.session.execute(_USER_IN_GROUP, params).one_or_none()
-            user, group, membership = row if row is not None else (None, None, None)
-        # Only what lets the user in is kept: a refusal is read again each time.
-        if cache is not None and user is not None and user.is_active \
-                and user.session_version == version and (slug is None or membership):
-            cache.put(key, epoch, (user, group, membership))
-    if user is None or not user.is_active or user.session_version != version:
-        tenancy.set_user(None)
+    if not isinstance(token, str):
         return None
-    if slug is not None:
-        g.group_found = (group, membership)
+    found = sessions.load(user_id, token)
+    if found is None:
+        return None
+    user, row = found
+    if not user.is_active or user.session_version != version:
+        return None
+    now = utcnow()
+    reason = sessions.expiry(row, sessions.Limits.from_config(), now)
+    if reason is not None:
+        sessions.end_now(row.id, reason)
+        return None
+    sessions.touch(row, now)
+    tenancy.set_user(user.id)  # RLS admits this user's own memberships (their places)
     return user
 
 
 @login_manager.unauthorized_handler
 def _unauthorized():  # type: ignore[no-untyped-def]
-    from flask import redirect, request, url_for
-
-    return redirect(url_for("auth.login", next=request.full_path))
+    if session.get(SESSION_KEY):  # there was a session, and it has ended
+        lang = session.get("lang")
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        flash(_("Your session has ended. Please sign in again."), "info")
+    next_url = request.full_path if request.method == "GET" else None
+    return redirect(url_for("auth.login", next=next_url))
 
 
 def _require_login() -> None:
     if not current_user.is_authenticated:
-        abort(current_app.login_manager.unauthorized())  # type: ignore[attr-defined]
+        abort(login_manager.unauthorized())
+
+
+# The group in the URL and the user's active membership of it. This runs before a group
+# is set, so it opts out of the ORM filter; the join pins the membership to this group and
+# this user, and RLS admits only the user's own memberships (harmnet.user_id).
+_GROUP_AND_MEMBERSHIP = (
+    select(PeerGroup, GroupMembership)
+    .join(GroupMembership, and_(
+        GroupMembership.group_id == PeerGroup.id,
+        GroupMembership.user_id == bindparam("user_id"),
+        GroupMembership.is_active.is_(True),
+    ))
+    .where(PeerGroup.slug == bindparam("slug"), PeerGroup.is_active.is_(True))
+    .execution_options(**tenancy.SKIP)
+)
 
 
 def enter_group(slug: str) -> None:
     """Resolve a group slug for the signed-in user and set the group context, or 404."""
-    g.entering_group = slug  # a user loaded from here on comes with the group (above)
-    try:
-        _require_login()
-    finally:
-        g.pop("entering_group")
-    found = g.pop("group_found", None)
-    if found is None:  # the user was loaded earlier in this request, or signed in by it
-        tenancy.set_user(current_user.id)  # (login_user does not go through the loader)
-        params = {"slug": slug, "user_id": current_user.id}
-        found = db.session.execute(_GROUP_AND_MEMBERSHIP, params).first() or (None, None)
-    group, membership = found
-    if membership is None:
+    _require_login()
+    found = db.session.execute(_GROUP_AND_MEMBERSHIP,
+                               {"slug": slug, "user_id": current_user.id}).first()
+    if found is None:
         abort(404)  # no such group, or not a member: do not reveal that the group exists
-    g.group, g.membership = group, membership
-    tenancy.set_group(group.id)
+    g.group, g.membership = found
+    tenancy.set_group(g.group.id)
 
 
 def department_subtree_ids(department_id: int) -> list[int]:

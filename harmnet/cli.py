@@ -134,20 +134,6 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{removed} expired invitations removed.")
 
-    @app.cli.command("forget-identities")
-    def forget_identities() -> None:
-        """End every process's cached logins and memberships (after changing them in SQL)."""
-        from . import identity_cache
-
-        cache = identity_cache.current()
-        if cache is None:
-            click.echo("No identity cache is configured (REDIS_URL, IDENTITY_CACHE_SECONDS).")
-            return
-        if not cache.bump():  # publishes the move: every process hears it
-            raise click.ClickException("Redis did not answer; copies expire on their own "
-                                       f"within {cache.seconds:.0f} s.")
-        click.echo("Every process reads logins and memberships again at its next request.")
-
     @app.cli.command("is-empty")
     def is_empty() -> None:
         """Exit 0 when no user exists yet (used by `make run` to seed once)."""

@@ -12,6 +12,10 @@ BEAT_SCHEDULE: dict = {
         "task": "worker.tasks.maintenance.purge_expired_invitations",
         "schedule": crontab(minute=17),  # hourly
     },
+    "purge-ended-sessions": {
+        "task": "worker.tasks.maintenance.purge_ended_sessions",
+        "schedule": crontab(minute=37),  # hourly
+    },
     # Hourly, because "02:00 on day 1" falls at a different UTC hour in each group's
     # timezone; the task picks the groups whose local time it is.
     "reports-monthly-fanout": {

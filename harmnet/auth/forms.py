@@ -113,5 +113,9 @@ class AcceptInvitationForm(BaseForm):
     submit = SubmitField(_l("Create my login"))
 
 
+class EndSessionForm(BaseForm):
+    """"Sign out this device" on one line of the session list (no field but CSRF)."""
+
+
 class LogoutForm(BaseForm):
     submit = SubmitField(_l("Sign out"))

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import tenancy
+from ..access import SESSION_KEY
 from ..extensions import db, limiter
-from ..security import verify_password
-from ..services import accounts, audit
+from ..models import User
+from ..security import token_hash, verify_password
+from ..services import accounts, audit, sessions
 from ..urls import safe_next
 from . import bp
 from .forms import (
     AcceptInvitationForm,
     AccountForm,
     ChangePasswordForm,
+    EndSessionForm,
     LoginForm,
     LogoutForm,
     SignOutEverywhereForm,
@@ -37,16 +38,23 @@ def _failed(response) -> bool:  # type: ignore[no-untyped-def]
     return response.status_code != 302
 
 
-def _start_session(user) -> None:  # type: ignore[no-untyped-def]
+def _start_session(user: User) -> None:
+    """Open a server-side session for `user` and a fresh cookie naming it (no fixation).
+    Flushes the new session row: the caller commits before the response."""
+    token = sessions.start(user.id, request.user_agent.string)
+    _clear_session()
+    session[SESSION_KEY] = token
+    session.permanent = True
+    login_user(user)
+    tenancy.set_user(user.id)
+
+
+def _clear_session() -> None:
+    """Empty the cookie, keeping only the chosen language."""
     lang = session.get("lang")
-    session.clear()  # a fresh session on sign-in (no fixation)
+    session.clear()
     if lang:
         session["lang"] = lang
-    login_user(user)
-    now = int(time.time())
-    session["_started"] = now
-    session["_seen"] = now
-    session.permanent = True
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -61,8 +69,8 @@ def login():  # type: ignore[no-untyped-def]
         user = accounts.authenticate(form.login.data, form.password.data)
         if user is not None:
             audit.record("login.success", "user", user.id, actor_id=user.id)
-            db.session.commit()
             _start_session(user)
+            db.session.commit()
             from ..main.routes import landing_url
 
             return redirect(safe_next(form.next.data) or landing_url())
@@ -79,12 +87,10 @@ def logout():  # type: ignore[no-untyped-def]
     form = LogoutForm()
     if form.validate_on_submit() and current_user.is_authenticated:
         audit.record("logout", "user", current_user.id)
+        sessions.end_by_token(session[SESSION_KEY])
         db.session.commit()
         logout_user()
-        lang = session.get("lang")
-        session.clear()
-        if lang:
-            session["lang"] = lang
+        _clear_session()
         flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -107,12 +113,13 @@ def account():  # type: ignore[no-untyped-def]
         if not verify_password(current_user.password_hash, password_form.current_password.data):
             password_form.current_password.errors.append(_("The current password is not right."))
         else:
-            accounts.set_password(current_user, password_form.new_password.data)
-            accounts.sign_out_everywhere(current_user)
-            audit.record("password.changed", "user", current_user.id)
+            user = db.session.get(User, current_user.id)
+            accounts.set_password(user, password_form.new_password.data)
+            accounts.sign_out_everywhere(user)
+            audit.record("password.changed", "user", user.id)
+            # Keep this device signed in, on a new session under the new version.
+            _start_session(user)
             db.session.commit()
-            # Keep this device signed in under the new session version.
-            _start_session(current_user._get_current_object())
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("auth.account"))
     if action == "everywhere" and everywhere_form.validate_on_submit():
@@ -120,7 +127,7 @@ def account():  # type: ignore[no-untyped-def]
         audit.record("session.signed_out_everywhere", "user", current_user.id)
         db.session.commit()
         logout_user()
-        session.clear()
+        _clear_session()
         flash(_("You are signed out on every device."), "info")
         return redirect(url_for("auth.login"))
     if request.method == "GET":
@@ -128,8 +135,24 @@ def account():  # type: ignore[no-untyped-def]
     status = 400 if request.method == "POST" else 200
     return render_template(
         "auth/account.html", form=form, password_form=password_form,
-        everywhere_form=everywhere_form,
+        everywhere_form=everywhere_form, end_form=EndSessionForm(prefix="end"),
+        sessions=sessions.open_sessions(current_user.id, sessions.Limits.from_config()),
+        this_session=token_hash(session[SESSION_KEY]),
     ), status
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):  # type: ignore[no-untyped-def]
+    """Sign out one device from another: the chosen session ends at once."""
+    if not EndSessionForm(prefix="end").validate_on_submit():
+        abort(400)
+    if not sessions.end_one(current_user.id, session_id):
+        abort(404)  # not an open session of this user: another's looks the same
+    audit.record("session.ended_remotely", "user_session", session_id)
+    db.session.commit()
+    flash(_("That device is signed out."), "success")
+    return redirect(url_for("auth.account"))
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
@@ -160,8 +183,8 @@ def accept_invitation(token: str):  # type: ignore[no-untyped-def]
             tenancy.set_group(invitation.group_id)
             form.login.errors.append(_("This login name is taken. Please choose another."))
         else:
-            db.session.commit()
             _start_session(user)
+            db.session.commit()
             flash(_("Welcome! Your login is ready."), "success")
             return redirect(url_for("group.home", group_slug=g.invited_group.slug))
     return render_template("auth/accept_invitation.html", form=form, token=token), (

@@ -14,17 +14,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import select
 
 from .. import clientcode
 from ..access import coordinator_required
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
-from ..kept import Kept
 from ..models import Client, GroupMembership, User
 from ..models._types import utcnow
 from ..security import mask_phone
@@ -142,23 +139,6 @@ def _render_new(form: ContactForm, status: int = 200, **extra: object):  # type:
     return render_template("contacts/new.html", form=form, **extra), status
 
 
-#: The entry form below the date and channel, as a blank form renders it. It is most of
-#: the page and ~85% of its CPU (WTForms renders some 40 fields and 100 options), and the
-#: same for every blank form of a group in a language until the group's providers change.
-#: Nothing personal: labels, choices and the group's provider names. ~30 KB a group.
-_BLANK_RESTS = Kept[str](max_bytes=4 * 1024 * 1024, max_item_bytes=256 * 1024)
-
-
-def _blank_rest(form: ContactForm) -> Markup:
-    """`contacts/_entry_rest.html` for a blank form (a GET), rendered once per group,
-    language and list of providers."""
-    if not form.has_providers:
-        form.set_providers(service.active_providers())
-    key = (g.group.id, str(get_locale()), tuple(form.referrals[0].form.provider.choices))
-    return Markup(_BLANK_RESTS.get_or_make(  # noqa: S704 - autoescaped by Jinja
-        key, lambda: render_template("contacts/_entry_rest.html", form=form)))
-
-
 @bp.route("/new", methods=["GET", "POST"])
 def new():  # type: ignore[no-untyped-def]
     form = ContactForm()
@@ -170,7 +150,7 @@ def new():  # type: ignore[no-untyped-def]
         form.occurred_on.data = form.today
         form.channel.data = service.last_channel(current_user.id) or "in_person"
         saved = request.args.get("saved", type=int)
-        return _render_new(form, saved=saved, blank_rest=_blank_rest(form))
+        return _render_new(form, saved=saved)
 
     if not _KEY_RE.match(form.idempotency_key.data or ""):
         # A token we did not make: start a fresh one rather than trust it.

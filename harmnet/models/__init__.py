@@ -7,6 +7,7 @@ from .accounts import (
     GroupMembership,
     Invitation,
     User,
+    UserSession,
 )
 from .audit import AuditEvent
 from .contacts import Appointment, Client, Contact, Provider, Referral
@@ -20,5 +21,5 @@ __all__ = [
     "Client", "CodeMapping", "Contact", "Department", "DepartmentRole", "Dhis2Push",
     "Dhis2Settings", "GroupMembership", "Invitation", "Member", "OutboxMessage", "PeerGroup",
     "Provider", "Referral", "Reminder",
-    "ReportSnapshot", "Target", "Training", "User",
+    "ReportSnapshot", "Target", "Training", "User", "UserSession",
 ]

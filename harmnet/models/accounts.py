@@ -32,7 +32,8 @@ class User(db.Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     #: TOTP secret, encrypted, when two-step sign-in is on (not used yet).
     totp_secret: Mapped[str | None] = mapped_column(String(200))
-    #: Bumped to end every open session ("sign out everywhere", deactivation).
+    #: Bumped to end every open session ("sign out everywhere", deactivation, a new
+    #: password): the cookie carries the version it was signed in under.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -49,6 +50,27 @@ class User(db.Model):
     def get_id(self) -> str:
         # The session version travels in the id, so bumping it invalidates the cookie.
         return f"{self.id}:{self.session_version}"
+
+
+class UserSession(db.Model):
+    """One signed-in browser or device. The signed cookie holds only a random token naming
+    this row; signing out ends the row, so a copied cookie opens nothing afterwards."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: SHA-256 of the session token; the token itself is only ever in the signed cookie.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Refreshed at most once a minute; the idle limit counts from it.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    #: A summary such as "Chrome, Android": never the whole header, never the address.
+    user_agent: Mapped[str] = mapped_column(String(60), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: signed_out | ended_remotely | everywhere | idle | expired
+    end_reason: Mapped[str | None] = mapped_column(String(20))
 
 
 class GroupMembership(GroupScoped, db.Model):

@@ -20,7 +20,7 @@ from ..security import (
     token_hash,
     verify_password,
 )
-from . import audit
+from . import audit, sessions
 
 
 class AccountError(ValueError):
@@ -77,8 +77,9 @@ def set_password(user: User, password: str) -> None:
 
 
 def sign_out_everywhere(user: User) -> None:
-    """End every open session of this user at its next request."""
+    """End every open session of this user, at their next request."""
     user.session_version += 1
+    sessions.end_all(user.id)
     db.session.flush()
 
 

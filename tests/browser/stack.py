@@ -287,15 +287,6 @@ class Stack:
         placeholders = ", ".join(f":l{i}" for i in range(len(logins)))
         self.sql(f"UPDATE users SET locale = :lang WHERE login IN ({placeholders})",  # noqa: S608
                  lang=lang, **{f"l{i}": v for i, v in enumerate(logins)})
-        # A change made around the app: tell the servers' identity caches, as an operator
-        # does with `flask forget-identities`.
-        if redis_url := self.env.get("HARMNET_E2E_REDIS_URL"):
-            import redis
-
-            from harmnet.identity_cache import move_epoch
-
-            move_epoch(redis.Redis.from_url(redis_url))
-
 
     def stop(self) -> None:
         for process in reversed(self.processes):

@@ -1,12 +1,11 @@
-"""Fragments rendered once and kept (web.py `fragment`) and memoized `url_for`: each page
-still shows the menu of its own group, role and language."""
+"""Each page shows the menu of its own group, role and language."""
 
 from __future__ import annotations
 
 from tests.support import login, post_form
 
 
-def test_the_kept_menu_follows_role_group_and_language(client, app, make_group, make_user):
+def test_the_menu_follows_role_group_and_language(client, app, make_group, make_user):
     a, b = make_group("hoa-sen"), make_group("song-hong")
     make_user("coord", group=a, role="coordinator")
     make_user("peer", group=a, role="peer_educator")
@@ -17,7 +16,7 @@ def test_the_kept_menu_follows_role_group_and_language(client, app, make_group, 
         login(browser, who)
         pages[who] = browser.get(f"/g/{slug}/").get_data(as_text=True)
     assert 'href="/g/hoa-sen/members/"' in pages["coord"]
-    assert "/members/" not in pages["peer"]  # the coordinator's menu was not reused
+    assert "/members/" not in pages["peer"]
     assert 'href="/g/song-hong/members/"' in pages["other"]
     assert "/g/hoa-sen/" not in pages["other"]  # nor another group's links
 
@@ -28,7 +27,7 @@ def test_the_kept_menu_follows_role_group_and_language(client, app, make_group, 
     assert 'lang="vi"' in page and "My contacts" not in page
 
 
-def test_kept_labels_follow_the_language_of_each_render(app):
+def test_labels_follow_the_language_of_each_render(app):
     from flask import render_template_string
     from flask_babel import force_locale
 
@@ -71,12 +70,3 @@ def test_every_csrf_token_on_a_page_is_the_sessions_and_works(client, make_group
                                           "next": "/g/hoa-sen/"})
     assert response.status_code == 302
     assert 'lang="vi"' in client.get("/g/hoa-sen/").get_data(as_text=True)
-
-
-def test_a_template_sees_the_app_globals_and_keeps_its_own(app):
-    # Templates get a plain copy of the globals (web.TemplateEnvironment), not a view.
-    template = app.jinja_env.from_string("{{ url_for('main.index') }} {{ mine }}",
-                                         globals={"mine": "kept"})
-    with app.test_request_context():
-        assert template.render() == "/ kept"
-    assert "mine" not in app.jinja_env.globals
