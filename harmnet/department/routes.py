@@ -16,7 +16,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from .. import indicators
+from .. import indicators, jobs
 from ..access import department_manager_required
 from ..extensions import db
 from ..models import PeerGroup
@@ -217,13 +217,13 @@ def refresh():  # type: ignore[no-untyped-def]
         return render_template("department/exports.html", spec=_default_month(),
                                choices=_period_choices(_default_month()),
                                refresh_form=form), 400
-    from worker.tasks.reports import enqueue_refresh
-
     ids = [gr.id for gr in service.subtree_groups(g.department.id)]
     audit.record("report.refresh_requested", "department", g.department.id,
                  period=form.period.data, groups=len(ids))
     db.session.commit()
-    enqueue_refresh(ids, form.period.data)
+    for group_id in ids:
+        jobs.enqueue("worker.tasks.reports.build_group_snapshot", group_id, form.period.data,
+                     "refresh", queue="reports")
     flash(_("The month is being recomputed for %(n)s groups. A new version appears only where"
             " values changed.", n=len(ids)), "success")
     return redirect(url_for(".exports_page", p=form.period.data))

@@ -66,12 +66,6 @@ def build_period_snapshots(group_ids: list[int], period: str, reason: str = "mon
     return created
 
 
-def enqueue_refresh(group_ids: list[int], period: str) -> None:
-    """A department manager's refresh, or any on-demand rebuild: one task per group."""
-    for group_id in group_ids:
-        build_group_snapshot.apply_async((group_id, period, "refresh"), queue=QUEUE)
-
-
 @shared_task(name="worker.tasks.reports.build_group_snapshot")
 def build_group_snapshot(group_id: int, period: str, reason: str = "monthly") -> int | None:
     """Compute one group-month under its tenant context and store a version if it changed;
