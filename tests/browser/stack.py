@@ -168,12 +168,12 @@ class Process:
 
 
 def start_web(env: dict[str, str], workdir: Path, port: int | None = None,
-              threads: int = 4) -> tuple[Process, str]:
+              threads: int = 4, workers: int = 1) -> tuple[Process, str]:
     """gunicorn serving the stack's app on 127.0.0.1; returns the process and its base URL."""
     port = port or free_port()
     log = workdir / "web.log"
     cmd = [
-        _bin("gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+        _bin("gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
         "--worker-class", "gthread", "--threads", str(threads), "--timeout", "60",
         "--access-logfile", "-", "--access-logformat", '"%(m)s %(U)s" %(s)s %(b)s',
         "tests.browser.e2e_app:app",
