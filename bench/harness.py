@@ -82,9 +82,6 @@ WORKLOAD: list[Page] = [
     Page("department", 1, "/d/{code}/export.csv", name="department export"),
 ]
 
-#: The page whose throughput is compared with the bare "hello" route.
-HOME = Page("peer", 1, "/g/{slug}/", name="peer home")
-HELLO_PATH = "/__hello/"
 
 
 def log(message: str) -> None:
@@ -101,7 +98,7 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn serving bench.hello_wsgi:app (harmnet + /__hello/) against a database."""
+    """gunicorn serving harmnet (wsgi:app, as the Procfile does) against a database."""
 
     def __init__(self, owner_url: str, workers: int, access_log: Path | None = None,
                  threads: int = 1) -> None:
@@ -140,7 +137,7 @@ class Server:
         if self.access_log:
             cmd += ["--access-logfile", str(self.access_log),
                     "--access-logformat", "%(m)s %(U)s %(s)s %(D)s"]
-        cmd.append("bench.hello_wsgi:app")
+        cmd.append("wsgi:app")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -9,10 +9,8 @@ For each number of users it runs one wrk process per role at the same time (70% 
 educators, 20% coordinators, 10% department staff), each connection a user with its own
 signed-in session who waits a think time between requests; it prints throughput, p50, p95,
 p99 latency and errors per role and in total, then server-side times per endpoint (from
-gunicorn's access log). Then, on the same server, it saturates the peer-educator home page
-and the bare Flask "hello" route (bench/hello_wsgi.py) in alternating rounds and prints the
-ratio of their throughputs (the median of the rounds'). Figures are also written as JSON to
-bench/out/. The workload is `bench.harness.WORKLOAD`.
+gunicorn's access log; the contact POST is one of them). Figures are also written as JSON
+to bench/out/. The workload is `bench.harness.WORKLOAD`.
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness  # noqa: E402
-from bench.harness import HELLO_PATH, HOME, ROLES, WORKLOAD, Server, Timings, log  # noqa: E402
+from bench.harness import ROLES, WORKLOAD, Server, Timings, log  # noqa: E402
 from bench.settings import DEFAULT_BIG_URL  # noqa: E402
 
 
@@ -62,64 +59,6 @@ def mixed_run(server: Server, sessions: list[harness.Session], users: int, secon
     return {"users": users, "per_role": per_role, "results": results}
 
 
-def refresh_cookies(server: Server, sessions: list[harness.Session]) -> None:
-    """Take the cookie each session's server last sent, as a browser does. wrk replays a
-    fixed cookie; once its idle timestamp is a minute old, every request would refresh
-    and re-sign it (which a browser's next request does not need), and that work would
-    be counted against the page."""
-    for s in sessions:
-        _, headers, _ = harness.fetch(server.base, "GET", HOME.path.format(**s.values), s.cookie)
-        s.cookie = harness.session_cookie(headers, s.cookie)
-
-
-def saturate(server: Server, sessions: list[harness.Session], seconds: int, connections: int,
-             seed: int, work: Path, rounds: int) -> dict:
-    """Throughput of the peer-educator home page and of "hello", in alternating rounds.
-
-    The machine's speed drifts (other tenants of the host): two long runs back to back
-    can differ twofold for reasons of their own. Alternating short runs puts both pages
-    under the same conditions; the ratio is the median of the rounds' ratios."""
-    peers = [s for s in sessions if s.role == "peer"]
-    home_file = work / "requests-home.tsv"
-    hello_file = work / "requests-hello.tsv"
-    hello_file.write_text(f"GET\t{HELLO_PATH}\t\t\n")
-    refresh_cookies(server, peers)
-    harness.write_requests(home_file, peers, [HOME])
-    # A short warm-up of both, then the measured rounds.
-    for f in (home_file, hello_file):
-        harness.wrk_result(harness.start_wrk(server.base, f, connections, 3, (0, 0), seed))
-    each = max(1, seconds // rounds)
-    runs: dict[str, list[dict]] = {"home": [], "hello": []}
-    for _ in range(rounds):
-        refresh_cookies(server, peers)
-        harness.write_requests(home_file, peers, [HOME])
-        for name, f in (("home", home_file), ("hello", hello_file)):
-            cpu = server.worker_cpu_seconds()
-            run = harness.wrk_result(
-                harness.start_wrk(server.base, f, connections, each, (0, 0), seed))
-            run["worker_cpu_ms"] = ((server.worker_cpu_seconds() - cpu) * 1000
-                                    / max(1, run["requests"]))
-            runs[name].append(run)
-    figures = {}
-    for name, rs in runs.items():
-        requests = sum(r["requests"] for r in rs)
-        figures[name] = {
-            "rps": requests / sum(r["duration_us"] / 1e6 for r in rs),
-            "requests": requests,
-            "error_count": sum(r["error_count"] for r in rs),
-            "worker_cpu_ms": statistics.median(r["worker_cpu_ms"] for r in rs),
-            # The latency of the median round (wrk reports each run's own percentiles).
-            "latency_us": sorted((r["latency_us"] for r in rs), key=lambda x: x["p95"])[
-                len(rs) // 2],
-        }
-    home, hello = figures["home"], figures["hello"]
-    ratios = [h["rps"] / b["rps"] for h, b in zip(runs["home"], runs["hello"], strict=True)]
-    return {"home": home, "hello": hello, "ratio": statistics.median(ratios),
-            "round_ratios": ratios, "ratio_of_totals": home["rps"] / hello["rps"],
-            "cpu_ratio": hello["worker_cpu_ms"] / home["worker_cpu_ms"],
-            "connections": connections, "rounds": rounds}
-
-
 def ms(us: float) -> str:
     return f"{us / 1000:7.1f}"
 
@@ -146,18 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8,
                         help="threads a gunicorn worker (gthread when > 1; 8 is what "
-                             "docs/benchmarks.md's figures use)")
+                             "docs/performance.md's figures use)")
     parser.add_argument("--think", default="500-1500",
                         help="think time between a user's requests, min-max ms")
-    parser.add_argument("--ratio-seconds", type=int, default=30,
-                        help="seconds of saturating load on each page (0 skips the hello "
-                             "ratio)")
-    parser.add_argument("--ratio-connections", type=int, default=0,
-                        help="wrk connections when saturating (default: one per gunicorn "
-                             "thread; fewer leave some workers idle, and hello's figure "
-                             "then depends on how the connections fell)")
-    parser.add_argument("--ratio-rounds", type=int, default=10,
-                        help="alternating home/hello rounds the saturating seconds are cut in")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     levels = [int(u) for u in args.users.split(",") if u.strip()]
@@ -194,30 +124,11 @@ def main(argv: list[str] | None = None) -> int:
             run["endpoints"] = timings.table()
             report["runs"].append(run)
             print_mixed(run)
-        if args.ratio_seconds:
-            log(f"saturating: peer home vs hello, {args.ratio_seconds}s each, in "
-                f"{args.ratio_rounds} alternating rounds")
-            connections = args.ratio_connections or args.workers * max(1, args.threads)
-            report["ratio"] = saturate(server, sessions, args.ratio_seconds,
-                                       connections, args.seed, work,
-                                       args.ratio_rounds)
     print("\nserver-side time per endpoint (gunicorn access log), ms")
     for run in report["runs"]:
         print(f"  {run['users']} users")
         for key, n, p50, p95, p99 in run["endpoints"]:
             print(f"    {key:<40} {n:7d} p50 {p50:6.1f} p95 {p95:6.1f} p99 {p99:6.1f}")
-    if "ratio" in report:
-        r = report["ratio"]
-        print(f"\nsaturated ({r['connections']} connections): peer home {r['home']['rps']:.0f} "
-              f"req/s (p95 {ms(r['home']['latency_us']['p95']).strip()} ms, errors "
-              f"{r['home']['error_count']}), hello {r['hello']['rps']:.0f} req/s; "
-              f"ratio {r['ratio']:.2f} (median of the rounds: "
-              f"{', '.join(f'{x:.2f}' for x in r['round_ratios'])}; of the totals "
-              f"{r['ratio_of_totals']:.2f})")
-        print(f"gunicorn worker CPU a request: peer home {r['home']['worker_cpu_ms']:.2f} ms, "
-              f"hello {r['hello']['worker_cpu_ms']:.2f} ms; CPU ratio {r['cpu_ratio']:.2f} "
-              f"(what the throughput ratio would be if the workers had the CPU to themselves "
-              f"and PostgreSQL cost nothing)")
     path = out / f"load-{dbname}-{stamp}.json"
     path.write_text(json.dumps(report, indent=1, default=str))
     print(f"\nfigures: {path}")
