@@ -255,6 +255,19 @@ class ContactForm(BaseForm):
     def names_a_provider(self) -> bool:
         return any(entry.form.provider.data for entry in self.referrals)
 
+    def referral_rows(self, asked: object = None) -> int:
+        """How many referral rows the page shows: one, more when the person asked for
+        another ("add a referral") or has filled or got an error in a later one. Rows not
+        shown are not rendered: most contacts have no referral, and each row is a dozen
+        fields and some 30 options to render."""
+        try:
+            wanted = int(asked) if asked is not None else 1  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            wanted = 1
+        in_use = max((i + 1 for i, entry in enumerate(self.referrals)
+                      if entry.form.is_used() or entry.form.errors), default=0)
+        return max(1, min(REFERRAL_SLOTS, max(wanted, in_use)))
+
     @property
     def is_session(self) -> bool:
         return self.channel.data == "group_session"

@@ -29,6 +29,7 @@ from ..services import appointments as appointment_service
 from ..services import contacts as service
 from . import bp, labels
 from .forms import (
+    REFERRAL_SLOTS,
     AppointmentForm,
     ConfirmForm,
     ContactEditForm,
@@ -133,10 +134,15 @@ def _appointment_or_404(appointment_id: int):  # type: ignore[no-untyped-def]
 # --- the entry page -----------------------------------------------------------------------
 
 
-def _render_new(form: ContactForm, status: int = 200, **extra: object):  # type: ignore[no-untyped-def]
+def _render_new(form: ContactForm, status: int = 200, *, add_row: bool = False,
+                **extra: object):  # type: ignore[no-untyped-def]
     if not form.has_providers:
         form.set_providers(service.active_providers())
-    return render_template("contacts/new.html", form=form, **extra), status
+    rows = form.referral_rows(request.form.get("referral_rows"))
+    if add_row:
+        rows = form.referral_rows(rows + 1)
+    return render_template("contacts/new.html", form=form, referral_rows=rows,
+                           referral_slots=REFERRAL_SLOTS, **extra), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -159,11 +165,15 @@ def new():  # type: ignore[no-untyped-def]
         return _render_new(form, 400, expired=True)
     key = form.idempotency_key.data
 
-    if request.form.get("action") == "check":
+    action = request.form.get("action")
+    if action in ("check", "add_referral"):
         try:
             form.csrf_token.validate(form)
         except Exception:  # noqa: BLE001 - any CSRF failure is one answer
             return _render_new(form, 400, expired=True)
+    if action == "add_referral":  # one more referral row; nothing is checked or saved
+        return _render_new(form, add_row=True)
+    if action == "check":
         code = form.check_code_only()
         if code is None:
             return _render_new(form, 400)

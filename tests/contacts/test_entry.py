@@ -8,7 +8,7 @@ import re
 from sqlalchemy import func, select
 
 from harmnet.models import Appointment, Client, Contact, Referral
-from tests.contacts.conftest import in_days, local_today, post_contact
+from tests.contacts.conftest import contact_form, in_days, local_today, post_contact
 from tests.support import csrf_from, in_group, login
 
 
@@ -33,6 +33,46 @@ def test_page_is_small_and_has_no_script(client, group_setup):
     # The default date is today in the group's timezone, and the channel defaults to in person.
     assert f'value="{local_today().isoformat()}"' in html
     assert checked_channel(html) == "in_person"
+
+
+def _referral_rows(html: str) -> int:
+    return len(re.findall(r'name="referrals-\d-service"', html))
+
+
+def test_referral_rows_are_added_on_demand_keeping_what_was_typed(client, db, group_setup):
+    a, _b, _users, providers = group_setup
+    login(client, "a-peer")
+    page = client.get("/g/group-a/contacts/new").get_data(as_text=True)
+    assert _referral_rows(page) == 1  # most contacts have no referral: one row, blank
+    data = contact_form(page, **{"referrals-0-service": "hiv_test", "action": "add_referral",
+                                 "referral_rows": "1", "notes": "met at the park"})
+    response = client.post("/g/group-a/contacts/new", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and _referral_rows(html) == 2
+    assert 'value="hiv_test" selected' in html or 'selected value="hiv_test"' in html
+    assert "met at the park" in html and 'value="Xuyến"' in html
+    assert _count(db, a.id, Contact) == 0  # adding a row saves nothing
+    # A third row, filled and saved: every referral is kept.
+    data = contact_form(html, **{"referrals-0-service": "hiv_test",
+                                 "referrals-1-service": "legal_aid",
+                                 "referrals-1-provider": str(providers["group-a"][1]),
+                                 "action": "add_referral", "referral_rows": "2"})
+    html = client.post("/g/group-a/contacts/new", data=data).get_data(as_text=True)
+    assert _referral_rows(html) == 3 and "Add another referral" not in html
+    data = contact_form(html, **{"referrals-0-service": "hiv_test",
+                                 "referrals-1-service": "legal_aid",
+                                 "referrals-2-service": "pep", "referral_rows": "3"})
+    assert client.post("/g/group-a/contacts/new", data=data).status_code == 302
+    with in_group(a.id):
+        services = db.session.scalars(select(Referral.service).order_by(Referral.id)).all()
+    assert services == ["hiv_test", "legal_aid", "pep"]
+
+
+def test_a_refused_form_shows_every_referral_row_in_use(client, group_setup):
+    login(client, "a-peer")
+    response, _ = post_contact(client, "group-a", **{"referrals-2-provider": "999999"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and _referral_rows(html) == 3
 
 
 def test_peer_saves_an_individual_contact(client, db, group_setup):

@@ -118,12 +118,12 @@ FIELDS = ["occurred_on", "channel", "mother", "father", "sex", "birth_year", "ag
           "notes", "referrals-0-service", "referrals-0-provider", "referrals-0-appt_date",
           "referrals-0-appt_time", "referrals-0-reminder_consent",
           "referrals-0-reminder_channel", "referrals-0-contact_value", "referrals-2-service",
-          "idempotency_key", "action"]
+          "idempotency_key", "action", "referral_rows"]
 VALUES = st.one_of(
     st.text(max_size=40),
     st.sampled_from(["", "0", "-1", "1", "501", "99999999999999999999", "1996", "2100-01-01",
                      "2024-02-30", "25:61", "09:00", "group_session", "zalo", "hiv_test",
-                     "F", "check", "save", "y", "\x00", "<b>", "1e3", " ", "9999"]),
+                     "F", "check", "save", "add_referral", "y", "\x00", "<b>", "1e3", " ", "9999"]),
     st.dates().map(str),
 )
 
