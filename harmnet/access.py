@@ -88,6 +88,7 @@ _GROUP_AND_MEMBERSHIP = (
 def enter_group(slug: str) -> None:
     """Resolve a group slug for the signed-in user and set the group context, or 404."""
     _require_login()
+    tenancy.set_user(current_user.id)  # RLS shows the user's own memberships
     found = db.session.execute(_GROUP_AND_MEMBERSHIP,
                                {"slug": slug, "user_id": current_user.id}).first()
     if found is None:

@@ -127,7 +127,8 @@ def lookup_context(key: str) -> Iterator[None]:
 
 #: Key in `Connection.info` (which belongs to the DBAPI connection) holding the settings
 #: the current session transaction has sent. Present only inside a session transaction
-#: under an app context: `None` until the first statement, then the values sent.
+#: under an app context: the values in force, or `None` when not known (after a rollback
+#: to a savepoint).
 _SENT = "harmnet_tenancy_sent"
 
 # set_config(..., true) is transaction-local: a pooled connection never carries it over.
@@ -143,6 +144,9 @@ _SET_CONFIG = (
 _SAVEPOINT_STATEMENTS = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
 
 
+_EMPTY = ("",) * len(_SETTINGS)
+
+
 def _wanted() -> tuple[str, ...]:
     return tuple("" if (v := _get(name)) is None else str(v) for name in _SETTINGS)
 
@@ -150,7 +154,9 @@ def _wanted() -> tuple[str, ...]:
 @event.listens_for(Session, "after_begin")
 def _after_begin(session: Session, transaction: object, connection: Connection) -> None:
     if has_app_context() and connection.dialect.name == "postgresql":
-        connection.info[_SENT] = None  # nothing sent yet in this transaction
+        # A new transaction starts with every setting empty (set_config(..., true) ends
+        # with the transaction that made it), so a statement under no context sends none.
+        connection.info[_SENT] = _EMPTY
 
 
 @event.listens_for(Engine, "before_cursor_execute")

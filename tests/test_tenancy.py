@@ -227,14 +227,25 @@ def test_revoked_membership_or_closed_group_is_404_on_next_request(client, db, t
 
 @requires_pg
 def test_refused_session_leaves_no_user_in_the_database_context(app, db, make_user):
-    from harmnet.access import _load_user
+    from flask import session
+
+    from harmnet.access import SESSION_KEY, load_user
+    from harmnet.services import sessions
 
     user = make_user()
+    token = sessions.start(user.id, None)
+    db.session.commit()
     with app.test_request_context():
-        assert _load_user(f"{user.id}:{user.session_version + 1}") is None
+        session[SESSION_KEY] = token
+        assert load_user(f"{user.id}:{user.session_version + 1}") is None  # signed out
         assert tenancy._get("user_id") is None
-        # The claim made before the lookup is gone from the very next statement.
-        assert db.session.scalar(text("SELECT current_setting('harmnet.user_id', true)")) == ""
+        # Never set on this connection (NULL), or set by an earlier transaction ('').
+        assert db.session.scalar(text("SELECT current_setting('harmnet.user_id', true)")) \
+            in (None, "")
+        db.session.rollback()
+        assert load_user(f"{user.id}:{user.session_version}").id == user.id
+        assert db.session.scalar(text("SELECT current_setting('harmnet.user_id', true)")) \
+            == str(user.id)
         db.session.rollback()
 
 
@@ -300,11 +311,11 @@ def test_group_page_sends_the_context_once(client, login_as, make_group, monkeyp
         assert client.get(path).status_code == 200
     finally:
         event.remove(Engine, "before_cursor_execute", count)
-    # The user (from the session) is known before the first statement, and the group is set
-    # after the last one: one set_config for the whole request ...
+    # The user and their session are read under no context (neither table is
+    # group-owned), the group and membership under the user's: one set_config ...
     assert sent == [("", user_id, "")]
-    # ... whose one statement loads the user, the group and the membership.
-    assert len(statements) == 1
+    # ... and two statements: the user with the session, the group with the membership.
+    assert len(statements) == 2
 
 
 def test_group_is_entered_when_the_user_was_loaded_first(app, db, two_groups):
