@@ -54,8 +54,11 @@ test: install translations
 lint: install
 	$(BIN)/ruff check .
 
+# The figures people feel (docs/performance.md): page weight in Chromium, then p95 by role
+# under load on the 10M database. Needs PostgreSQL, Redis, wrk, Chromium and `make bench-data`.
 bench: install translations
 	$(BIN)/python bench/page_weight.py
+	$(BIN)/python bench/load.py --database-url $(BENCH_DB) --users 10,50 --duration 60 $(BENCH_ARGS)
 
 # Mobile Lighthouse scores of the key pages (npx lighthouse, Debian's Chromium).
 bench-lighthouse: install translations
@@ -64,7 +67,7 @@ bench-lighthouse: install translations
 screenshots: install translations
 	$(BIN)/python bench/screenshots.py
 
-# Scale and load (docs/benchmarks.md): PostgreSQL, Redis and wrk on this machine.
+# Scale and load (docs/performance.md): PostgreSQL, Redis and wrk on this machine.
 BENCH_DB ?= postgresql://postgres@127.0.0.1:5432/harmnet_bench
 GROUPS ?= 1000
 CONTACTS ?= 10000000

@@ -53,13 +53,18 @@ def load_user(user_key: str) -> User | None:
     return user
 
 
+def clear_session() -> None:
+    """Empty the signed cookie, keeping only the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 @login_manager.unauthorized_handler
 def _unauthorized():  # type: ignore[no-untyped-def]
     if session.get(SESSION_KEY):  # there was a session, and it has ended
-        lang = session.get("lang")
-        session.clear()
-        if lang:
-            session["lang"] = lang
+        clear_session()
         flash(_("Your session has ended. Please sign in again."), "info")
     next_url = request.full_path if request.method == "GET" else None
     return redirect(url_for("auth.login", next=next_url))

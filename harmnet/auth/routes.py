@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import tenancy
-from ..access import SESSION_KEY
+from ..access import SESSION_KEY, clear_session
 from ..extensions import db, limiter
 from ..models import User
 from ..security import token_hash, verify_password
@@ -42,19 +42,11 @@ def _start_session(user: User) -> None:
     """Open a server-side session for `user` and a fresh cookie naming it (no fixation).
     Flushes the new session row: the caller commits before the response."""
     token = sessions.start(user.id, request.user_agent.string)
-    _clear_session()
+    clear_session()
     session[SESSION_KEY] = token
     session.permanent = True
     login_user(user)
     tenancy.set_user(user.id)
-
-
-def _clear_session() -> None:
-    """Empty the cookie, keeping only the chosen language."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -90,7 +82,7 @@ def logout():  # type: ignore[no-untyped-def]
         sessions.end_by_token(session[SESSION_KEY])
         db.session.commit()
         logout_user()
-        _clear_session()
+        clear_session()
         flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -127,7 +119,7 @@ def account():  # type: ignore[no-untyped-def]
         audit.record("session.signed_out_everywhere", "user", current_user.id)
         db.session.commit()
         logout_user()
-        _clear_session()
+        clear_session()
         flash(_("You are signed out on every device."), "info")
         return redirect(url_for("auth.login"))
     if request.method == "GET":
