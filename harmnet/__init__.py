@@ -31,6 +31,7 @@ def create_app(config: Config | str | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
+    register_static_files(app)
     register_template_helpers(app)
     register_error_handlers(app)
     register_cli(app)
@@ -91,6 +92,15 @@ def register_request_hooks(app: Flask) -> None:
     from .web import install_hooks
 
     install_hooks(app)
+
+
+def register_static_files(app: Flask) -> None:
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from .web import static_files
+
+    app.wsgi_app = DispatcherMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, {app.static_url_path: static_files(app)})
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -34,23 +34,46 @@ def file_hash(filename: str) -> str:
 
 def install_hooks(app: Flask) -> None:
     # The static files' hashes, read once: a release replaces the files and the processes.
-    hashes = {} if app.debug else {
+    app.extensions["harmnet_static_hashes"] = {} if app.debug else {
         str(path.relative_to(STATIC_DIR)): file_hash(str(path.relative_to(STATIC_DIR)))
         for path in STATIC_DIR.rglob("*") if path.is_file()
     }
-    app.extensions["harmnet_static_hashes"] = hashes
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if request.endpoint != "static":
-            # Pages may hold personal data; never let a shared phone or proxy keep them.
-            response.headers["Cache-Control"] = "no-store"
-            response.vary.add("Cookie")
-        elif response.status_code in (200, 304):
+        # Pages may hold personal data; never let a shared phone or proxy keep them.
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Cookie")
+        return response
+
+
+def static_files(app: Flask) -> Flask:
+    """The static files, served by a small app of their own under /static.
+
+    A static file is public and cached for a year, so its response must carry no session
+    cookie and not vary by cookie. Served by the main app, it would: Flask-Login reads the
+    session after every request, and Flask then adds `Vary: Cookie`, so each new cookie (a
+    sign-in, a flash message) made a phone fetch the stylesheet again. This app opens no
+    session and loads no user. Its URLs are still built by the main app's `static` route."""
+    from .extensions import compress
+
+    files = Flask(f"{app.import_name}.static", static_folder=str(STATIC_DIR),
+                  static_url_path="")
+    files.config.from_mapping({k: v for k, v in app.config.items() if k.startswith("COMPRESS")})
+    files.config["SEND_FILE_MAX_AGE_DEFAULT"] = app.config["SEND_FILE_MAX_AGE_DEFAULT"]
+    compress.init_app(files)
+
+    @files.after_request
+    def _caching(response):  # type: ignore[no-untyped-def]
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if response.status_code in (200, 304):
             _static_caching(app, response)
         return response
+
+    return files
 
 
 def _static_hash(app: Flask, filename: str) -> str | None:
