@@ -60,6 +60,11 @@ class Config:
     #: that lets the monthly job compute every group in a few statements. Unset: the job
     #: computes group by group under each group's context.
     REPORTS_DATABASE_URL: str | None = None
+    #: Optional (worker only): a BYPASSRLS role that may read reminders' group ids, statuses
+    #: and due times and nothing else (`flask db-reminders-role`). With it the dispatcher
+    #: finds due work in one statement over all groups; unset, on PostgreSQL it asks each
+    #: group in turn (a statement per group every minute). SQLite needs none.
+    REMINDERS_DATABASE_URL: str | None = None
 
     # Sessions: the signed cookie names a server-side session row (`user_sessions`), which
     # holds the idle and absolute limits and ends at sign-out, in every process.
@@ -159,6 +164,9 @@ class Config:
     #: First retry delay; it doubles with each attempt.
     REMINDER_BACKOFF_SECONDS = int(os.environ.get("REMINDER_BACKOFF_SECONDS", "60"))
     REMINDER_CLAIM_BATCH = int(os.environ.get("REMINDER_CLAIM_BATCH", "500"))
+    #: Reminders one send task takes at once (outbox and SMS; e-mail goes one by one, see
+    #: docs/reminders.md): one claim, one read of their targets, one record of the outbox.
+    REMINDER_SEND_BATCH = int(os.environ.get("REMINDER_SEND_BATCH", "100"))
 
 
 def _database_url(url: str) -> str:
@@ -172,6 +180,11 @@ def _database_url(url: str) -> str:
 
 def _reports_url() -> str | None:
     url = os.environ.get("REPORTS_DATABASE_URL")
+    return _database_url(url) if url else None
+
+
+def _reminders_url() -> str | None:
+    url = os.environ.get("REMINDERS_DATABASE_URL")
     return _database_url(url) if url else None
 
 
@@ -190,6 +203,7 @@ class DevelopmentConfig(Config):
             _database_url(db_url) if db_url else f"sqlite:///{INSTANCE_DIR / 'harmnet.sqlite'}"
         )
         self.REPORTS_DATABASE_URL = _reports_url()
+        self.REMINDERS_DATABASE_URL = _reminders_url()
         redis_url = os.environ.get("REDIS_URL")
         self.REDIS_URL = redis_url
         self.RATELIMIT_STORAGE_URI = redis_url or "memory://"
@@ -248,6 +262,7 @@ class ProductionConfig(Config):
         self.PSEUDONYM_KEY = os.environ["HARMNET_PSEUDONYM_KEY"]
         self.SQLALCHEMY_DATABASE_URI = _database_url(os.environ["DATABASE_URL"])
         self.REPORTS_DATABASE_URL = _reports_url()
+        self.REMINDERS_DATABASE_URL = _reminders_url()
         self.REDIS_URL = os.environ["REDIS_URL"]
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL
         self.CELERY = dict(Config.CELERY, broker_url=self.REDIS_URL)

@@ -127,6 +127,19 @@ def register(app: Flask) -> None:
         grant_reports_role(url, role)
         click.echo(f"Role {role} ready.")
 
+    @app.cli.command("db-reminders-role")
+    @click.argument("role")
+    def db_reminders_role(role: str) -> None:
+        """(PostgreSQL) Create ROLE for the reminder dispatcher's sweep: LOGIN, BYPASSRLS,
+        SELECT on the reminders' group id, status and due times (and the groups' ids and
+        active flag) only. Set REMINDERS_DATABASE_URL (worker only) to a URL logging in
+        as it. Needs a superuser (BYPASSRLS)."""
+        url = current_app.config.get("MIGRATION_DATABASE_URL") or str(
+            db.engine.url.render_as_string(hide_password=False)
+        )
+        grant_reminders_role(url, role)
+        click.echo(f"Role {role} ready.")
+
     @app.cli.command("purge-invitations")
     def purge_invitations() -> None:
         """Delete expired, unused invitations."""
@@ -184,4 +197,36 @@ def grant_reports_role(owner_url: str, role: str) -> None:
         conn.execute(text(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"'))
         tables = ", ".join(REPORTS_ROLE_TABLES)
         conn.execute(text(f'GRANT SELECT ON {tables} TO "{role}"'))
+    engine.dispose()
+
+
+#: What the dispatcher's sweep may read: which groups have due or stale reminders. No
+#: recipient, text, key or target of any reminder (services/reminders.py, `sweep_stmt`).
+REMINDERS_ROLE_COLUMNS = {
+    "reminders": ("id", "group_id", "status", "send_at", "claimed_at"),
+    "peer_groups": ("id", "is_active"),
+}
+
+
+def grant_reminders_role(owner_url: str, role: str) -> None:
+    """Create the reminders sweep role (read-only, past row-level security) and grant it
+    SELECT on REMINDERS_ROLE_COLUMNS only."""
+    if not role.replace("_", "").isalnum():
+        raise click.ClickException("role names are letters, digits and underscores")
+    engine = create_engine(owner_url.replace("postgresql://", "postgresql+psycopg://", 1)
+                           if owner_url.startswith("postgresql://") else owner_url)
+    with engine.begin() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+        if not exists:
+            # Roles are cluster-wide: another database's setup may create it at the same time.
+            conn.execute(text(
+                "DO $$ BEGIN "
+                f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE BYPASSRLS; '
+                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+        db_name = conn.scalar(text("SELECT current_database()"))
+        conn.execute(text(f'GRANT CONNECT ON DATABASE "{db_name}" TO "{role}"'))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
+        conn.execute(text(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"'))
+        for table, columns in REMINDERS_ROLE_COLUMNS.items():
+            conn.execute(text(f'GRANT SELECT ({", ".join(columns)}) ON {table} TO "{role}"'))
     engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -34,6 +34,10 @@ class Reminder(GroupScoped, db.Model):
         Index("ix_reminders_group_id_status_send_at", "group_id", "status", "send_at"),
         Index("ix_reminders_group_id_appointment_id", "group_id", "appointment_id"),
         Index("ix_reminders_group_id_attendance_id", "group_id", "attendance_id"),
+        # The dispatcher's cross-group sweep (migration 0011): open rows only, by due time.
+        Index("ix_reminders_due", "send_at", "group_id",
+              postgresql_where=text("status = 'pending' OR status = 'sending'"),
+              sqlite_where=text("status = 'pending' OR status = 'sending'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Protocol
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ..extensions import db
 from ..models import OutboxMessage
@@ -101,6 +101,18 @@ class OutboxChannel:
         db.session.add(row)
         db.session.flush()
         return f"outbox:{row.id}"
+
+    def send_many(self, messages: list[Message]) -> dict[int, str]:
+        """Store a batch of messages in one statement; their message ids by reminder id."""
+        if not messages:
+            return {}
+        rows = db.session.execute(
+            insert(OutboxMessage).returning(OutboxMessage.id, OutboxMessage.reminder_id,
+                                            sort_by_parameter_order=True),
+            [{"group_id": m.group_id, "reminder_id": m.reminder_id, "recipient": m.recipient,
+              "body": m.text} for m in messages],
+        ).all()
+        return {reminder_id: f"outbox:{outbox_id}" for outbox_id, reminder_id in rows}
 
     def confirm(self, group_id: int, reminder_id: int, idempotency_key: str
                 ) -> tuple[Confirmation, str | None]:

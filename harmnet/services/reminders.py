@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from flask import current_app
+from sqlalchemy import (
+    Engine,
+    case,
+    create_engine,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from .. import tenancy
 from ..extensions import db
@@ -275,12 +285,83 @@ def sync_attendances_where(*criteria: object) -> None:
 # --- dispatch: claiming due rows ----------------------------------------------------------
 
 
-def claim_due(group_id: int, now: datetime, limit: int) -> list[int]:
-    """Mark up to `limit` due pending reminders of the current group `sending`; their ids.
+@dataclass(frozen=True)
+class DueGroup:
+    """A group the sweep found work in: reminders due (`due`), or claimed long ago and
+    never settled (`stale`: their send task's message or worker was lost)."""
 
-    On PostgreSQL the rows are chosen with FOR UPDATE SKIP LOCKED, so two dispatchers
-    running at once split the work instead of waiting or taking the same rows; on SQLite
-    the database's single writer does the same.
+    group_id: int
+    due: bool
+    stale: bool
+
+
+# Literal, not bound, so that SQLite sees the partial index's own WHERE term in the query.
+_OPEN = or_(Reminder.status == literal_column("'pending'"),
+            Reminder.status == literal_column("'sending'"))
+
+
+def sweep_stmt(now: datetime, cutoff: datetime):  # type: ignore[no-untyped-def]
+    """Which active groups have work: one range scan of ix_reminders_due (open rows due by
+    `now`; a stale `sending` row was due before its claim, so it is in that range too).
+    Reads group ids, statuses and times only: what the sweep role may read (cli.py)."""
+    return (
+        select(Reminder.group_id,
+               func.max(case((Reminder.status == "pending", 1), else_=0)),
+               func.max(case((Reminder.status == "sending", 1), else_=0)))
+        .join(PeerGroup, PeerGroup.id == Reminder.group_id)
+        .where(_OPEN, Reminder.send_at <= now,
+               or_(Reminder.status == "pending", Reminder.claimed_at < cutoff),
+               PeerGroup.is_active.is_(True))
+        .group_by(Reminder.group_id)
+        .order_by(Reminder.group_id)
+    )
+
+
+def sweep_engine() -> Engine | None:
+    """The engine of REMINDERS_DATABASE_URL (the narrow sweep role), or None."""
+    url = current_app.config.get("REMINDERS_DATABASE_URL")
+    if not url:
+        return None
+    engines: dict[str, Engine] = current_app.extensions.setdefault(
+        "harmnet_reminders_sweep_engine", {})
+    if url not in engines:
+        engines[url] = create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=1)
+    return engines[url]
+
+
+def due_groups(now: datetime, stale_seconds: int) -> list[DueGroup]:
+    """The groups with due or stale reminders, found with a cost that follows the due rows,
+    not the number of groups: one statement, through the sweep role on PostgreSQL (row-level
+    security would hide every other group from the app's role), through the app's own
+    session on SQLite (no row-level security; the ORM filter is lifted for this statement
+    only). On PostgreSQL without REMINDERS_DATABASE_URL each active group is asked under its
+    own context: correct, but a statement per group."""
+    stmt = sweep_stmt(now, now - timedelta(seconds=stale_seconds))
+    engine = sweep_engine()
+    if engine is not None:
+        with engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+    elif db.session.get_bind().dialect.name != "postgresql":
+        rows = db.session.execute(stmt.execution_options(**tenancy.SKIP)).all()
+        db.session.commit()
+    else:
+        rows = []
+        group_ids = list(db.session.scalars(
+            select(PeerGroup.id).where(PeerGroup.is_active.is_(True)).order_by(PeerGroup.id)))
+        for gid in group_ids:
+            with tenancy.group_context(gid):
+                rows.extend(db.session.execute(stmt.where(Reminder.group_id == gid)).all())
+        db.session.commit()
+    return [DueGroup(gid, bool(due), bool(stale)) for gid, due, stale in rows]
+
+
+def claim_due(group_id: int, now: datetime, limit: int) -> list[tuple[int, str]]:
+    """Mark up to `limit` due pending reminders of the current group `sending`; their ids
+    and channels, oldest due first.
+
+    One statement. On PostgreSQL the rows are chosen with FOR UPDATE SKIP LOCKED, so two
+    dispatchers running at once split the work instead of waiting or taking the same rows;
+    on SQLite the database's single writer does the same.
     """
     due = (
         select(Reminder.id)
@@ -291,16 +372,14 @@ def claim_due(group_id: int, now: datetime, limit: int) -> list[int]:
     )
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(due))
-    if not ids:
-        return []
-    db.session.execute(
+    rows = db.session.execute(
         update(Reminder)
-        .where(Reminder.id.in_(ids), Reminder.status == "pending")
+        .where(Reminder.id.in_(due.scalar_subquery()), Reminder.status == "pending")
         .values(status="sending", claimed_at=now, handed_at=None)
+        .returning(Reminder.id, Reminder.channel, Reminder.send_at)
         .execution_options(synchronize_session=False)
-    )
-    return ids
+    ).all()
+    return [(rid, channel) for rid, channel, _ in sorted(rows, key=lambda r: (r[2], r[0]))]
 
 
 def unclaim(reminder_ids: list[int]) -> None:
@@ -373,41 +452,43 @@ class Target:
     place: str | None
 
 
-def _target(reminder: Reminder) -> tuple[Target | None, PeerGroup]:
-    """What the reminder is for, and its group, in one query (a send is a few round trips;
-    each one counts at hundreds of reminders a second)."""
-    if reminder.appointment_id is not None:
-        found = db.session.execute(
-            select(Appointment, Provider, PeerGroup)
-            .join(PeerGroup, PeerGroup.id == Appointment.group_id)
+def _targets(taken: list[Reminder]) -> dict[int, Target]:
+    """What each taken reminder is for, by reminder id: one query for the appointments and
+    one for the training invitations of the whole batch (a missing target is absent)."""
+    out: dict[int, Target] = {}
+    appt_ids = {r.appointment_id for r in taken if r.appointment_id is not None}
+    att_ids = {r.attendance_id for r in taken if r.attendance_id is not None}
+    appts: dict[int, Target] = {}
+    if appt_ids:
+        for appt, provider in db.session.execute(
+            select(Appointment, Provider)
             .outerjoin(Provider, (Provider.group_id == Appointment.group_id)
                        & (Provider.id == Appointment.provider_id))
-            .where(Appointment.id == reminder.appointment_id)
-        ).first()
-        if found is not None:
-            appt, provider, group = found
+            .where(Appointment.id.in_(appt_ids))
+        ):
             active, reason = _appointment_state(appt)
             place = (provider.address or provider.name) if provider is not None else None
-            return Target("appointment", appt.scheduled_at, active, reason,
-                          appt.contact_value, place), group
-    elif reminder.attendance_id is not None:
-        found = db.session.execute(
-            select(Attendance, Member, Training, PeerGroup)
-            .join(PeerGroup, PeerGroup.id == Attendance.group_id)
+            appts[appt.id] = Target("appointment", appt.scheduled_at, active, reason,
+                                    appt.contact_value, place)
+    atts: dict[int, Target] = {}
+    if att_ids:
+        for attendance, member, training in db.session.execute(
+            select(Attendance, Member, Training)
             .join(Member, (Member.group_id == Attendance.group_id)
                   & (Member.id == Attendance.member_id))
             .join(Training, (Training.group_id == Attendance.group_id)
                   & (Training.id == Attendance.training_id))
-            .where(Attendance.id == reminder.attendance_id)
-        ).first()
-        if found is not None:
-            attendance, member, training, group = found
+            .where(Attendance.id.in_(att_ids))
+        ):
             active, reason = _attendance_state(attendance, member, training)
-            return Target("training", training.starts_at, active, reason, member.phone,
-                          training.location or None), group
-    group = db.session.get(PeerGroup, reminder.group_id)
-    assert group is not None
-    return None, group
+            atts[attendance.id] = Target("training", training.starts_at, active, reason,
+                                         member.phone, training.location or None)
+    for r in taken:
+        target = (appts.get(r.appointment_id) if r.appointment_id is not None
+                  else atts.get(r.attendance_id) if r.attendance_id is not None else None)
+        if target is not None:
+            out[r.id] = target
+    return out
 
 
 @dataclass(frozen=True)
@@ -422,7 +503,6 @@ def _settle(reminder: Reminder, status: str, reason: str | None) -> str:
     if status in ("pending",):
         reminder.claimed_at = None
     reminder.handed_at = None if status == "pending" else reminder.handed_at
-    db.session.flush()
     return status
 
 
@@ -440,14 +520,16 @@ def _not_tried(reminder: Reminder, status: str, reason: str) -> str:
     return _settle(reminder, status, reason)
 
 
-def _sms_sent_today(group_id: int, reminder_id: int, now: datetime, tz: ZoneInfo) -> int:
+def _sms_sent_today(not_ids: list[int], now: datetime, tz: ZoneInfo) -> int:
+    """SMS of the current group sent (or handed) since local midnight, but for `not_ids`
+    (the batch being taken, whose rows are handed already)."""
     start = local_day_start(now, tz)
     return db.session.scalar(
         select(func.count())
         .select_from(Reminder)
         .where(
             Reminder.channel == "sms",
-            Reminder.id != reminder_id,
+            Reminder.id.not_in(not_ids),
             or_(
                 (Reminder.status == "sent") & (Reminder.sent_at >= start),
                 (Reminder.status == "sending") & (Reminder.handed_at >= start),
@@ -456,26 +538,83 @@ def _sms_sent_today(group_id: int, reminder_id: int, now: datetime, tz: ZoneInfo
     ) or 0
 
 
-def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
-    """Take one claimed reminder for sending, in the caller's transaction.
+class _Texts:
+    """Renders a batch's texts: each template and language looked up once, each start time
+    formatted once per language, each place checked once."""
 
-    Returns a SendPlan once `handed_at` is set (the caller commits, then calls the channel),
-    or the outcome when there is nothing to send: "not_ours" (another task has it, or it is
-    no longer `sending`), "postponed" (quiet hours or the SMS cap), "skipped", "failed".
+    def __init__(self, group: PeerGroup) -> None:
+        self.group = group
+        self.templates = group_templates(group.settings)
+        self.done: dict[tuple, str] = {}
+
+    def render(self, kind: str, locale: str, at: datetime, place: str | None) -> str:
+        key = (kind, locale, at, place)
+        text = self.done.get(key)
+        if text is None:
+            template = self.templates[kind].get(locale) or self.templates[kind]["vi"]
+            text = render(template, at=at, tz=self.group.timezone, locale=locale,
+                          place=place, group_name=self.group.name)
+            self.done[key] = text
+        return text
+
+
+def begin_sends(reminder_ids: list[int], now: datetime) -> dict[int, SendPlan | str]:
+    """Take a batch of claimed reminders of the current group for sending, in the caller's
+    transaction; for each id, a SendPlan (its `handed_at` is set: the caller commits, then
+    calls the channel) or the outcome when there is nothing to send: "not_ours" (another
+    task has it, or it is no longer `sending`), "postponed" (quiet hours or the SMS cap),
+    "skipped", "failed".
+
+    A batch costs the same few statements as one reminder: the compare-and-set, a read of
+    the targets, and the flush of what was decided.
     """
     # Compare-and-set: of two deliveries of the same message, exactly one moves handed_at
-    # from NULL; the other finds nothing to do. One round trip returns the row too.
-    reminder = db.session.scalars(
+    # from NULL; the other finds nothing to do (on PostgreSQL the second waits for the
+    # first's row locks, then sees handed_at set). One round trip returns the rows too.
+    taken = list(db.session.scalars(
         update(Reminder)
-        .where(Reminder.id == reminder_id, Reminder.status == "sending",
+        .where(Reminder.id.in_(reminder_ids), Reminder.status == "sending",
                Reminder.handed_at.is_(None))
         .values(handed_at=now, attempts=Reminder.attempts + 1)
         .returning(Reminder)
         .execution_options(synchronize_session=False, populate_existing=True)
-    ).first()
-    if reminder is None:
-        return "not_ours"
-    target, group = _target(reminder)
+    ))
+    result: dict[int, SendPlan | str] = {rid: "not_ours" for rid in reminder_ids}
+    if not taken:
+        return result
+    group = db.session.get(PeerGroup, taken[0].group_id)
+    assert group is not None
+    targets = _targets(taken)
+    tz = ZoneInfo(group.timezone)
+    start, end = quiet_window(group)
+    resume_quiet = quiet_resume(now, tz, start, end)
+    texts = _Texts(group)
+    budget = _SmsBudget(group, [r.id for r in taken], now, tz)
+    for reminder in sorted(taken, key=lambda r: (r.send_at, r.id)):
+        result[reminder.id] = _plan(reminder, targets.get(reminder.id), group, now, tz,
+                                    end, resume_quiet, texts, budget)
+    db.session.flush()
+    return result
+
+
+class _SmsBudget:
+    """SMS the group may still send today (its daily cap), counted once per batch."""
+
+    def __init__(self, group: PeerGroup, batch_ids: list[int], now: datetime, tz: ZoneInfo
+                 ) -> None:
+        self.group, self.batch_ids, self.now, self.tz = group, batch_ids, now, tz
+        self.left: int | None = None
+
+    def available(self) -> bool:
+        if self.left is None:
+            self.left = int(self.group.setting("daily_sms_cap")) - _sms_sent_today(
+                self.batch_ids, self.now, self.tz)
+        return self.left > 0
+
+
+def _plan(reminder: Reminder, target: Target | None, group: PeerGroup, now: datetime,
+          tz: ZoneInfo, quiet_end: time, resume: datetime | None, texts: _Texts,
+          budget: _SmsBudget) -> SendPlan | str:
     if target is None:
         return _not_tried(reminder, "skipped", "target_missing")
     if not target.active:
@@ -500,51 +639,52 @@ def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
     )
     if newer_due:
         return _not_tried(reminder, "skipped", "superseded")
-    tz = ZoneInfo(group.timezone)
-    start, end = quiet_window(group)
-    resume = quiet_resume(now, tz, start, end)
     if resume is not None:
         if resume >= latest:
             return _not_tried(reminder, "skipped", "quiet_hours")
         _postpone(reminder, resume, "quiet_hours_postponed")
         return "postponed"
-    if reminder.channel == "sms":
-        cap = int(group.setting("daily_sms_cap"))
-        if _sms_sent_today(group.id, reminder.id, now, tz) >= cap:
-            tomorrow = local_day_start(now, tz) + timedelta(days=1)
-            resume = datetime.combine(tomorrow.astimezone(tz).date(), end, tzinfo=tz)
-            resume = resume.astimezone(UTC)
-            if resume >= latest:
-                return _not_tried(reminder, "skipped", "daily_sms_cap")
-            _postpone(reminder, resume, "daily_sms_cap_postponed")
-            return "postponed"
+    if reminder.channel == "sms" and not budget.available():
+        tomorrow = local_day_start(now, tz) + timedelta(days=1)
+        resume_at = datetime.combine(tomorrow.astimezone(tz).date(), quiet_end, tzinfo=tz)
+        resume_at = resume_at.astimezone(UTC)
+        if resume_at >= latest:
+            return _not_tried(reminder, "skipped", "daily_sms_cap")
+        _postpone(reminder, resume_at, "daily_sms_cap_postponed")
+        return "postponed"
     locale = reminder.locale or group.locale or "vi"
-    template = group_templates(group.settings)[target.kind].get(locale) or \
-        group_templates(group.settings)[target.kind]["vi"]
     try:
-        text = render(template, at=target.at, tz=group.timezone, locale=locale,
-                      place=target.place, group_name=group.name)
+        text = texts.render(target.kind, locale, target.at, target.place)
     except (KeyError, ValueError, IndexError):
         return _not_tried(reminder, "failed", "template_invalid")
     if sensitive_word(text):
         # Templates are checked when saved; this catches a group name or data that slipped in.
         return _not_tried(reminder, "failed", "sensitive_text")
-    db.session.flush()
+    if reminder.channel == "sms":
+        budget.left = (budget.left or 0) - 1
     return SendPlan(reminder.channel, Message(
         group_id=group.id, reminder_id=reminder.id, recipient=target.recipient or "", text=text,
         idempotency_key=reminder.idempotency_key, locale=locale,
     ))
 
 
-def record_sent_in_transaction(reminder_id: int, message_id: str, now: datetime) -> None:
-    """Mark sent in the transaction that took the reminder (the outbox): the row is still
-    in the session, so this costs no extra statement of its own."""
-    reminder = db.session.get(Reminder, reminder_id)
-    assert reminder is not None and reminder.status == "sending"
-    reminder.status = "sent"
-    reminder.provider_message_id = message_id[:120]
-    reminder.sent_at = now
-    reminder.last_error = None
+def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
+    """`begin_sends` for one reminder."""
+    return begin_sends([reminder_id], now)[reminder_id]
+
+
+def record_sent_many(message_ids: Mapping[int, str], now: datetime) -> None:
+    """Mark reminders sent in the transaction that took them (a transactional channel such
+    as the outbox wrote its messages in it too): they commit together, or not at all. The
+    rows are in the session already, so this is one flush for the batch."""
+    for reminder_id, message_id in message_ids.items():
+        reminder = db.session.get(Reminder, reminder_id)
+        assert reminder is not None and reminder.status == "sending"
+        reminder.status = "sent"
+        reminder.provider_message_id = message_id[:120]
+        reminder.sent_at = now
+        reminder.last_error = None
+    db.session.flush()
 
 
 def record_sent(reminder_id: int, message_id: str, now: datetime) -> None:

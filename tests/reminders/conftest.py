@@ -7,7 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from tests.conftest import make_config
 from tests.support import in_group
+
+#: The dispatcher's sweep role on PostgreSQL (`flask db-reminders-role`).
+SWEEP_ROLE = "harmnet_reminders_test"
 
 #: A fixed instant, mid-morning in Hanoi (10:00 +07), far from quiet hours.
 MORNING = datetime(2030, 3, 4, 3, 0, tzinfo=UTC)
@@ -16,6 +20,33 @@ MORNING = datetime(2030, 3, 4, 3, 0, tzinfo=UTC)
 def hanoi(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
     """A Hanoi wall-clock time as UTC."""
     return datetime(y, m, d, hh, mm, tzinfo=UTC) - timedelta(hours=7)
+
+
+@pytest.fixture(scope="session")
+def sweep_url(database):  # type: ignore[no-untyped-def]
+    """PostgreSQL: a URL logging in as the narrow sweep role. SQLite needs none."""
+    if not database.is_postgres:
+        return None
+    from sqlalchemy import make_url
+
+    from harmnet.cli import grant_reminders_role
+
+    grant_reminders_role(database.owner_url, SWEEP_ROLE)
+    return make_url(database.owner_url).set(username=SWEEP_ROLE, password=None
+                                            ).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def app_config(database, sweep_url):  # type: ignore[no-untyped-def]
+    """Reminder tests run the dispatcher as production does: with the sweep role."""
+    return make_config(database, REMINDERS_DATABASE_URL=sweep_url)
+
+
+@pytest.fixture(autouse=True)
+def _close_sweep_engine(app):  # type: ignore[no-untyped-def]
+    yield
+    for engine in app.extensions.pop("harmnet_reminders_sweep_engine", {}).values():
+        engine.dispose()
 
 
 @pytest.fixture
@@ -105,12 +136,13 @@ def reminders_of(db, group, **where):  # type: ignore[no-untyped-def]
 
 def run_due(now: datetime) -> list[str]:
     """One dispatcher pass at `now`, each send run at once with the same clock."""
-    from worker.tasks.reminders import deliver, dispatch
+    from worker.tasks.reminders import deliver_batch, dispatch
 
     outcomes: list[str] = []
 
-    def enqueue(group_id: int, ids: list[int]) -> list[int]:
-        outcomes.extend(deliver(group_id, rid, now=now) for rid in ids)
+    def enqueue(group_id: int, batches: list[list[int]]) -> list[int]:
+        for batch in batches:
+            outcomes.extend(deliver_batch(group_id, batch, now=now))
         return []
 
     dispatch(now=now, enqueue=enqueue)
@@ -123,8 +155,8 @@ def claim_only(now: datetime) -> list[tuple[int, int]]:
 
     claimed: list[tuple[int, int]] = []
 
-    def enqueue(group_id: int, ids: list[int]) -> list[int]:
-        claimed.extend((group_id, rid) for rid in ids)
+    def enqueue(group_id: int, batches: list[list[int]]) -> list[int]:
+        claimed.extend((group_id, rid) for batch in batches for rid in batch)
         return []
 
     dispatch(now=now, enqueue=enqueue)

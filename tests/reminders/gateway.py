@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
@@ -22,8 +23,12 @@ class Gateway:
     gateway with idempotency does. `posts` counts every POST per key (a count of 2 would be a
     duplicate attempt); `receipts` holds the delivered messages."""
 
-    def __init__(self, mode: str = "ok", token: str = "test-token") -> None:  # noqa: S107
+    def __init__(self, mode: str = "ok", token: str = "test-token",  # noqa: S107
+                 delay: float = 0.0) -> None:
         self.mode = mode  # ok | 503 | 429 | 400 | flaky
+        #: Seconds each POST takes before it is answered (a slow provider): keeps a first
+        #: send in flight while a second one races it.
+        self.delay = delay
         self.token = token
         self.posts: Counter[str] = Counter()
         self.receipts: dict[str, dict] = {}
@@ -54,6 +59,8 @@ class Gateway:
                 raw = self.rfile.read(length)
                 if len(raw) < length:
                     return  # the sender died mid-request: nothing arrived
+                if gateway.delay:
+                    time.sleep(gateway.delay)
                 self._post(json.loads(raw or b"{}"))
 
             def _post(self, body: dict) -> None:

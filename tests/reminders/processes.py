@@ -67,7 +67,9 @@ class RedisServer:
 class Worker:
     """`celery worker -B` as its own process group, configured through the environment."""
 
-    def __init__(self, app, broker_url: str, tmp: Path, **env: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app, broker_url: str, tmp: Path, beat: bool = True, **env: str  # type: ignore[no-untyped-def]
+                 ) -> None:
+        self.beat = beat
         self.env = {
             **os.environ,
             "HARMNET_ENV": "development",
@@ -79,6 +81,8 @@ class Worker:
             "REMINDER_STALE_SECONDS": "8",
             "REMINDER_BACKOFF_SECONDS": "1",
             "PYTHONPATH": str(ROOT),
+            **({"REMINDERS_DATABASE_URL": app.config["REMINDERS_DATABASE_URL"]}
+               if app.config.get("REMINDERS_DATABASE_URL") else {}),
             **env,
         }
         self.log = tmp / "worker.log"
@@ -89,7 +93,8 @@ class Worker:
         self.starts += 1
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "worker.app:celery_app", "worker", "-B",
+                [sys.executable, "-m", "celery", "-A", "worker.app:celery_app", "worker",
+                 *(["-B"] if self.beat else []),
                  "-Q", "reminders,celery", "--concurrency=2", "--loglevel=INFO",
                  "--without-gossip", "--without-mingle", "--without-heartbeat",
                  "--hostname", f"acceptance{self.starts}@%h"],

@@ -14,11 +14,9 @@ from datetime import datetime
 
 from celery import shared_task
 from flask import current_app
-from sqlalchemy import select
 
 from harmnet import tenancy
 from harmnet.extensions import db
-from harmnet.models import PeerGroup
 from harmnet.models._types import utcnow
 from harmnet.services import reminders
 from harmnet.services.reminder_channels import (
@@ -30,29 +28,52 @@ from harmnet.services.reminder_channels import (
 
 log = logging.getLogger(__name__)
 
-Enqueue = Callable[[int, list[int]], list[int]]
+#: (group id, batches of reminder ids: one send task each) -> the ids not queued.
+Enqueue = Callable[[int, list[list[int]]], list[int]]
 
 
-def _group_ids(active_only: bool = True) -> list[int]:
-    stmt = select(PeerGroup.id).order_by(PeerGroup.id)
-    if active_only:
-        stmt = stmt.where(PeerGroup.is_active.is_(True))
-    ids = list(db.session.scalars(stmt))
-    db.session.commit()
-    return ids
-
-
-def queue_sends(group_id: int, reminder_ids: list[int]) -> list[int]:
-    """Publish one send task per id over one producer; return the ids not queued."""
-    app = send.app
+def queue_sends(group_id: int, batches: list[list[int]]) -> list[int]:
+    """Publish one send task per batch over one producer; return the ids not queued."""
+    app = send_batch.app
     with app.producer_or_acquire() as producer:
-        for n, reminder_id in enumerate(reminder_ids):
+        for n, batch in enumerate(batches):
             try:
-                send.apply_async((group_id, reminder_id), producer=producer)
+                send_batch.apply_async((group_id, batch), producer=producer)
             except Exception:  # the broker is away: these rows go back to pending
                 log.exception("could not queue reminder sends for group %s", group_id)
-                return reminder_ids[n:]
+                return [rid for left in batches[n:] for rid in left]
     return []
+
+
+def batch_size(channel_name: str) -> int:
+    """How many reminders of a channel one send task takes.
+
+    The outbox writes in the task's own transaction: a whole batch commits at once. A
+    network channel is called one reminder after another after the batch was handed, so a
+    batch must end well inside REMINDER_STALE_SECONDS (else a slow batch's last rows would
+    look abandoned); and e-mail, which cannot confirm what a dead worker sent, goes alone,
+    so a killed worker leaves at most one reminder uncertain, as before batching.
+    """
+    cfg = current_app.config
+    limit = max(1, int(cfg["REMINDER_SEND_BATCH"]))
+    channel = channel_for(channel_name, cfg)
+    if getattr(channel, "transactional", False):
+        return limit
+    if channel_name == "email":
+        return 1
+    per_send = max(float(cfg["REMINDER_CHANNEL_TIMEOUT"]), 0.1)
+    return max(1, min(limit, int(int(cfg["REMINDER_STALE_SECONDS"]) / (4 * per_send))))
+
+
+def _batches(claimed: list[tuple[int, str]]) -> list[list[int]]:
+    by_channel: dict[str, list[int]] = {}
+    for rid, channel_name in claimed:
+        by_channel.setdefault(channel_name, []).append(rid)
+    out: list[list[int]] = []
+    for channel_name, ids in by_channel.items():
+        size = batch_size(channel_name)
+        out.extend(ids[i:i + size] for i in range(0, len(ids), size))
+    return out
 
 
 def recover(now: datetime) -> dict[str, int]:
@@ -73,32 +94,38 @@ def recover(now: datetime) -> dict[str, int]:
 
 
 def dispatch(now: datetime | None = None, enqueue: Enqueue | None = None) -> int:
-    """Claim every due reminder, group by group, and queue its send task; how many queued.
+    """Find the groups with due or stale reminders, then in each of them (under its tenant
+    context) settle the stale rows and claim the due ones, queueing their send tasks;
+    return how many reminders were queued.
 
-    A cross-group sweep that never reads across groups: it lists group ids (peer_groups is
-    not group-owned) and works inside each group's tenant context, so row-level security
-    on PostgreSQL holds as for any request.
+    With nothing due this is one statement, however many groups exist: the sweep
+    (`reminders.due_groups`) reads only group ids and due times, through a narrow role on
+    PostgreSQL. The per-group work runs only where there is work, under row-level
+    security as for any request.
     """
     now = now or utcnow()
     enqueue = enqueue or queue_sends
-    batch = int(current_app.config["REMINDER_CLAIM_BATCH"])
+    cfg = current_app.config
+    batch = int(cfg["REMINDER_CLAIM_BATCH"])
     queued = 0
-    for group_id in _group_ids():
+    for found in reminders.due_groups(now, int(cfg["REMINDER_STALE_SECONDS"])):
+        group_id = found.group_id
         with tenancy.group_context(group_id):
             try:
-                recover(now)
-                while True:
-                    ids = reminders.claim_due(group_id, now, batch)
+                # Recovery may make rows pending again: claim them in this same pass.
+                recovered = recover(now) if found.stale else {}
+                while found.due or recovered.get("requeued") or recovered.get("pending"):
+                    claimed = reminders.claim_due(group_id, now, batch)
                     db.session.commit()
-                    if not ids:
+                    if not claimed:
                         break
-                    left = enqueue(group_id, ids)
-                    queued += len(ids) - len(left)
+                    left = enqueue(group_id, _batches(claimed))
+                    queued += len(claimed) - len(left)
                     if left:
                         reminders.unclaim(left)
                         db.session.commit()
                         return queued  # the broker is away; the next beat tries again
-                    if len(ids) < batch:
+                    if len(claimed) < batch:
                         break
             except Exception:
                 db.session.rollback()
@@ -106,58 +133,79 @@ def dispatch(now: datetime | None = None, enqueue: Enqueue | None = None) -> int
     return queued
 
 
-def deliver(group_id: int, reminder_id: int, now: datetime | None = None) -> str:
-    """Send one claimed reminder; return the outcome (sent, postponed, retry, failed, ...)."""
+def deliver_batch(group_id: int, reminder_ids: list[int], now: datetime | None = None
+                  ) -> list[str]:
+    """Send a batch of claimed reminders of one group; the outcome of each, in order
+    (sent, postponed, skipped, failed, not_ours, or the state a channel error left)."""
     cfg = current_app.config
+    clock = (lambda: now) if now is not None else utcnow
     with tenancy.group_context(group_id):
         try:
-            plan = reminders.begin_send(reminder_id, now if now is not None else utcnow())
-            if isinstance(plan, str):
-                db.session.commit()
-                return plan
-            channel = channel_for(plan.channel, cfg)
-            if getattr(channel, "transactional", False):
-                # The outbox writes into this database: the message and the `sent` mark
-                # commit together, or neither does. Exactly once, in one transaction.
-                message_id = channel.send(plan.message)
-                reminders.record_sent_in_transaction(
-                    reminder_id, message_id, now if now is not None else utcnow())
-                db.session.commit()
-                return "sent"
-            db.session.commit()  # handed_at is durable before the channel is called
+            plans = reminders.begin_sends(reminder_ids, clock())
+            outcomes = {rid: p for rid, p in plans.items() if isinstance(p, str)}
+            in_transaction: dict[str, list[reminders.SendPlan]] = {}
+            later: list[tuple[int, reminders.SendPlan]] = []
+            for rid, plan in plans.items():
+                if isinstance(plan, str):
+                    continue
+                if getattr(channel_for(plan.channel, cfg), "transactional", False):
+                    in_transaction.setdefault(plan.channel, []).append(plan)
+                else:
+                    later.append((rid, plan))
+            for channel_name, group_plans in in_transaction.items():
+                # The outbox writes into this database: the messages and the `sent` marks
+                # commit together, or none do. Exactly once, in one transaction.
+                sent = channel_for(channel_name, cfg).send_many([p.message for p in group_plans])
+                reminders.record_sent_many(sent, clock())
+                outcomes.update(dict.fromkeys(sent, "sent"))
+            db.session.commit()  # handed_at is durable before any network channel is called
         except Exception:
             db.session.rollback()
             raise
-        failure: tuple[str, str] | None = None
-        try:
-            message_id = channel.send(plan.message)
-        except TransientError as exc:
-            failure = ("transient", exc.reason)
-        except PermanentError as exc:
-            failure = ("permanent", exc.reason)
-        except UncertainError as exc:
-            failure = ("uncertain", exc.reason)
-        except Exception:
-            # Unknown whether it went out: leave the row handed; the stale sweep asks the
-            # channel, or marks it uncertain. Never guess.
-            db.session.rollback()
-            raise
-        done = now if now is not None else utcnow()
-        try:
-            if failure is None:
-                reminders.record_sent(reminder_id, message_id, done)
-                outcome = "sent"
-            else:
-                outcome = reminders.record_failure(
-                    reminder_id, failure[0], failure[1], done,
-                    max_attempts=int(cfg["REMINDER_MAX_ATTEMPTS"]),
-                    backoff_seconds=int(cfg["REMINDER_BACKOFF_SECONDS"]),
-                )
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-        return outcome
+        for rid, plan in later:
+            outcomes[rid] = _send_one(rid, plan, clock)
+    return [outcomes[rid] for rid in reminder_ids]
+
+
+def _send_one(reminder_id: int, plan: reminders.SendPlan, clock: Callable[[], datetime]
+              ) -> str:
+    cfg = current_app.config
+    channel = channel_for(plan.channel, cfg)
+    failure: tuple[str, str] | None = None
+    try:
+        message_id = channel.send(plan.message)
+    except TransientError as exc:
+        failure = ("transient", exc.reason)
+    except PermanentError as exc:
+        failure = ("permanent", exc.reason)
+    except UncertainError as exc:
+        failure = ("uncertain", exc.reason)
+    except Exception:
+        # Unknown whether it went out: leave the row handed; the stale sweep asks the
+        # channel, or marks it uncertain. Never guess.
+        db.session.rollback()
+        raise
+    done = clock()
+    try:
+        if failure is None:
+            reminders.record_sent(reminder_id, message_id, done)
+            outcome = "sent"
+        else:
+            outcome = reminders.record_failure(
+                reminder_id, failure[0], failure[1], done,
+                max_attempts=int(cfg["REMINDER_MAX_ATTEMPTS"]),
+                backoff_seconds=int(cfg["REMINDER_BACKOFF_SECONDS"]),
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return outcome
+
+
+def deliver(group_id: int, reminder_id: int, now: datetime | None = None) -> str:
+    """Send one claimed reminder; return the outcome (sent, postponed, retry, failed, ...)."""
+    return deliver_batch(group_id, [reminder_id], now)[0]
 
 
 @shared_task(name="worker.tasks.reminders.dispatch_due", ignore_result=True)
@@ -175,5 +223,14 @@ def dispatch_due() -> int:
 @shared_task(name="worker.tasks.reminders.send", acks_late=True, reject_on_worker_lost=True,
              ignore_result=True)
 def send(group_id: int, reminder_id: int) -> str:
-    """Send one reminder (ids only, group first)."""
+    """Send one reminder (ids only, group first). Kept for messages queued before batches."""
     return deliver(group_id, reminder_id)
+
+
+# The same settings as `send`, for the same reasons: every reminder of the batch is taken
+# by its own compare-and-set, so a redelivered batch does nothing a second time.
+@shared_task(name="worker.tasks.reminders.send_batch", acks_late=True,
+             reject_on_worker_lost=True, ignore_result=True)
+def send_batch(group_id: int, reminder_ids: list[int]) -> list[str]:
+    """Send a batch of one group's reminders (ids only, group first)."""
+    return deliver_batch(group_id, list(reminder_ids))
