@@ -22,6 +22,7 @@ from .. import clientcode
 from ..access import coordinator_required
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
+from ..keyset import Cursor, parse_cursor
 from ..models import Client, GroupMembership, User
 from ..models._types import utcnow
 from ..security import mask_phone
@@ -105,8 +106,8 @@ def _is_coordinator() -> bool:
     return _role() == "coordinator"
 
 
-def _page() -> int:
-    return max(1, min(request.args.get("page", 1, type=int) or 1, 100000))
+def _cursor(name: str) -> Cursor | None:
+    return parse_cursor(request.args.get(name), date)
 
 
 def _contact_or_404(contact_id: int):  # type: ignore[no-untyped-def]
@@ -239,8 +240,8 @@ def index():  # type: ignore[no-untyped-def]
         )
     if not coordinator:
         filters.peer_educator_id = current_user.id
-    page = service.list_contacts(filters, _page(), 25)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    page = service.list_contacts(filters, 25, before=_cursor("before"), after=_cursor("after"))
+    args = {k: v for k, v in request.args.items() if k not in ("before", "after") and v}
     return render_template("contacts/index.html", form=form, page=page, args=args,
                            coordinator=coordinator), (200 if ok else 400)
 

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..access import coordinator_required
 from ..extensions import db
-from ..models.reminders import REMINDER_STATUSES
+from ..keyset import KeysetPage, keyset_page, parse_cursor
+from ..models.reminders import REMINDER_STATUSES, OutboxMessage, Reminder
 from ..security import mask_phone
 from ..services import reminders
 from . import bp
 from .forms import RetryForm, SettingsForm
 
 
-def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+def _page_of(stmt, key, ident) -> KeysetPage:  # type: ignore[no-untyped-def]
+    """A keyset page of a list that grows with the group's history (no count of it)."""
+    return keyset_page(
+        stmt, key, ident, current_app.config["PAGE_SIZE"],
+        before=parse_cursor(request.args.get("before"), datetime),
+        after=parse_cursor(request.args.get("after"), datetime),
+        fetch=lambda q: list(db.session.scalars(q)),
+        key_of=lambda row: (getattr(row, key.key), row.id))
 
 
 def mask_recipient(value: str | None) -> str:
@@ -106,8 +115,7 @@ def _helpers() -> dict:
 @bp.get("/")
 @coordinator_required
 def index():  # type: ignore[no-untyped-def]
-    page = db.paginate(reminders.problems_stmt(), page=_page(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = _page_of(reminders.problems_stmt(), Reminder.send_at, Reminder.id)
     return render_template("reminders/index.html", page=page,
                            counts=reminders.status_counts(), statuses=REMINDER_STATUSES,
                            retryable=reminders.RETRYABLE, form=RetryForm(formdata=None))
@@ -116,8 +124,7 @@ def index():  # type: ignore[no-untyped-def]
 @bp.get("/outbox")
 @coordinator_required
 def outbox():  # type: ignore[no-untyped-def]
-    page = db.paginate(reminders.outbox_stmt(), page=_page(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = _page_of(reminders.outbox_stmt(), OutboxMessage.created_at, OutboxMessage.id)
     return render_template("reminders/outbox.html", page=page)
 
 

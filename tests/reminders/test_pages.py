@@ -211,3 +211,28 @@ def coordinator(client, make_group, make_user):  # type: ignore[no-untyped-def]
     user = make_user(group=group, role="coordinator")
     login(client, user.login)
     return group.slug
+
+
+def test_the_outbox_and_problems_page_by_keyset_and_stay_in_their_group(client, db, groups):
+    import re
+    from datetime import timedelta
+
+    a, b, _users, _ids = groups
+    with in_group(a.id):
+        for i in range(30):
+            db.session.add(OutboxMessage(group_id=a.id, recipient="+84900000000",
+                                         body=f"text {i}", created_at=MORNING
+                                         + timedelta(minutes=i // 2)))
+        db.session.commit()
+    login(client, "a-coord")
+    html = client.get("/g/group-a/reminders/outbox").get_data(as_text=True)
+    assert html.count('<div>text ') == 25 and "Newer" not in html
+    older = re.search(r'href="([^"]+)" rel="next"', html)
+    assert older is not None
+    rest = client.get(older.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    bodies = re.findall(r"<div>(text \d+)</div>", html + rest)
+    assert sorted(bodies) == sorted(f"text {i}" for i in range(30)) and "Newer" in rest
+    # Group B's own text never shows in A's pages; A cannot open B's with a cursor either.
+    assert client.get("/g/group-b/reminders/outbox?before=2031-01-01T00:00:00%2B00:00_1"
+                      ).status_code == 404
+    assert client.get("/g/group-a/reminders/?before=nonsense").status_code == 200
