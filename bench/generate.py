@@ -10,8 +10,9 @@ Usage (from the repository root; the database is dropped and recreated):
 The URL names a superuser (or the owner): the schema is made by the project's migrations
 (`flask db upgrade`, then `flask db-app-role harmnet_app`), exactly as in production. To load
 fast, the generator then drops the indexes and constraints of the big tables, streams every
-table through its own COPY connection in one pass over the ~12 months (day by day, all groups
-interleaved, as real data would be laid out on disk), rebuilds the indexes in parallel,
+table through its own COPY connection in one pass over the history (`--days` or `--years`,
+~12 months by default; day by day, all groups interleaved, as real data would be laid out
+on disk), rebuilds the indexes in parallel,
 re-adds and validates the foreign keys, and checks that the final schema equals the migrated
 one. Every login's password is `bench-pass-2024` (bench/settings.py). Logins:
 `peer-<group>-<nn>` (peer educators), `coord-<group>` (coordinators), `dept-<code>`
@@ -469,7 +470,9 @@ class Generator:
         memberships = self.streams["group_memberships"]
         mid = msid = 0
         for grp in self.groups:
-            n_pe = max(3, min(40, 3 + grp.contacts // 900))
+            # The team follows the yearly activity, not the length of the history.
+            yearly = grp.contacts * 365 // max(len(self.days), 1)
+            n_pe = max(3, min(40, 3 + yearly // 900))
             n_other = rnd.randint(5, 15) + n_pe // 2
             joined = self.days[0] - timedelta(days=rnd.randint(30, 900))
             for k in range(1 + n_pe + n_other):
@@ -753,9 +756,16 @@ def main(argv: list[str] | None = None) -> int:
         "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/harmnet_bench_small"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--days", type=int, default=365, help="history length (about 12 months)")
+    parser.add_argument("--years", type=float, default=None,
+                        help="history length in years (sets --days to 365 per year); give "
+                             "--contacts for the whole history, e.g. 100000 per year")
     parser.add_argument("--jobs", type=int, default=2, help="parallel index builds")
     parser.add_argument("--app-role", default=APP_ROLE)
     args = parser.parse_args(argv)
+    if args.years is not None:
+        if args.years <= 0:
+            parser.error("--years must be positive")
+        args.days = max(1, round(365 * args.years))
     if args.groups < 1 or args.contacts < 0:
         parser.error("--groups must be positive and --contacts non-negative")
     url = libpq_url(args.database_url)
