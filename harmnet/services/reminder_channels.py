@@ -107,8 +107,8 @@ class OutboxChannel:
         if not messages:
             return {}
         rows = db.session.execute(
-            insert(OutboxMessage).returning(OutboxMessage.id, OutboxMessage.reminder_id,
-                                            sort_by_parameter_order=True),
+            # Any order: each row comes back with its reminder's id.
+            insert(OutboxMessage).returning(OutboxMessage.id, OutboxMessage.reminder_id),
             [{"group_id": m.group_id, "reminder_id": m.reminder_id, "recipient": m.recipient,
               "body": m.text} for m in messages],
         ).all()

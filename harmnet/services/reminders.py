@@ -675,16 +675,18 @@ def begin_send(reminder_id: int, now: datetime) -> SendPlan | str:
 
 def record_sent_many(message_ids: Mapping[int, str], now: datetime) -> None:
     """Mark reminders sent in the transaction that took them (a transactional channel such
-    as the outbox wrote its messages in it too): they commit together, or not at all. The
-    rows are in the session already, so this is one flush for the batch."""
-    for reminder_id, message_id in message_ids.items():
-        reminder = db.session.get(Reminder, reminder_id)
-        assert reminder is not None and reminder.status == "sending"
-        reminder.status = "sent"
-        reminder.provider_message_id = message_id[:120]
-        reminder.sent_at = now
-        reminder.last_error = None
-    db.session.flush()
+    as the outbox wrote its messages in it too): they commit together, or not at all. One
+    statement for the batch."""
+    if not message_ids:
+        return
+    db.session.execute(
+        update(Reminder)
+        .where(Reminder.id.in_(list(message_ids)), Reminder.status == "sending")
+        .values(status="sent", sent_at=now, last_error=None,
+                provider_message_id=case(
+                    {rid: mid[:120] for rid, mid in message_ids.items()}, value=Reminder.id))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def record_sent(reminder_id: int, message_id: str, now: datetime) -> None:

@@ -140,3 +140,28 @@ def test_without_the_sweep_role_postgresql_still_sends_group_by_group(
     set_settings(db, b, reminder_lead_hours=[2])
     synced(db, b, make_appointment(b, hanoi(2030, 3, 4, 13, 0)), MORNING)
     assert run_due(hanoi(2030, 3, 4, 11, 0)) == ["sent"]
+
+
+def test_a_batch_of_outbox_reminders_costs_the_same_statements_as_a_few(
+        db, group, make_appointment):
+    """Claim, read of the targets, outbox and record: per batch, not per reminder."""
+    from worker.tasks.reminders import deliver_batch, dispatch
+
+    set_settings(db, group, reminder_lead_hours=[2])
+    now = hanoi(2030, 3, 4, 11, 0)
+
+    def one_pass(n: int) -> tuple[list[str], list[str]]:
+        for _ in range(n):
+            synced(db, group, make_appointment(group, hanoi(2030, 3, 4, 13, 0),
+                                               channel="outbox", provider=None), MORNING)
+        batches: list[list[int]] = []
+        dispatch(now=now, enqueue=lambda gid, b: batches.extend(b) or [])
+        assert [len(b) for b in batches] == [n]
+        with counted() as statements:
+            outcomes = deliver_batch(group.id, batches[0], now=now)
+        return outcomes, statements
+
+    few, few_statements = one_pass(3)
+    many, many_statements = one_pass(30)
+    assert few == ["sent"] * 3 and many == ["sent"] * 30
+    assert len(few_statements) == len(many_statements), (few_statements, many_statements)
