@@ -5,8 +5,9 @@ then alternates, for --rounds rounds: Celery's own throughput on a no-op task (N
 and run), and N due reminders: the dispatcher claims them (FOR UPDATE SKIP LOCKED on
 PostgreSQL) and queues one send task per batch of REMINDER_SEND_BATCH (the
 claim-and-dispatch rate), the worker takes each batch, renders its texts and stores them
-in the outbox (the end-to-end rate: the clock stops when the last row is `sent`). Prints medians, in reminders per second and as ratios to the
-no-op rate of the same round. Targets: at least 500 reminders/s and a ratio of at least 0.5.
+in the outbox (the end-to-end rate: the clock stops when the last row is `sent`). Prints
+medians, in reminders per second and as ratios to the no-op rate of the same round.
+Targets: at least 500 reminders/s and a ratio of at least 0.5.
 Run it on a quiet machine: every figure here moves with the load of the host.
 
     .venv/bin/python bench/reminders_throughput.py -n 5000 --concurrency 2 \\

@@ -372,9 +372,13 @@ def claim_due(group_id: int, now: datetime, limit: int) -> list[tuple[int, str]]
     )
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    # A materialised CTE, not `id IN (subquery)`: PostgreSQL may run such a subquery again
+    # for each row it updates, and with SKIP LOCKED each run finds new rows, so the LIMIT
+    # stopped holding (5,000 rows taken for a limit of 500, in 3.6 s instead of 25 ms).
+    chosen = due.cte("due").prefix_with("MATERIALIZED", dialect="postgresql")
     rows = db.session.execute(
         update(Reminder)
-        .where(Reminder.id.in_(due.scalar_subquery()), Reminder.status == "pending")
+        .where(Reminder.id.in_(select(chosen.c.id)), Reminder.status == "pending")
         .values(status="sending", claimed_at=now, handed_at=None)
         .returning(Reminder.id, Reminder.channel, Reminder.send_at)
         .execution_options(synchronize_session=False)

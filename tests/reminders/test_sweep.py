@@ -165,3 +165,21 @@ def test_a_batch_of_outbox_reminders_costs_the_same_statements_as_a_few(
     many, many_statements = one_pass(30)
     assert few == ["sent"] * 3 and many == ["sent"] * 30
     assert len(few_statements) == len(many_statements), (few_statements, many_statements)
+
+
+def test_a_claim_takes_no_more_than_its_limit(db, group, make_appointment):
+    """On PostgreSQL `id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` can be run again per
+    updated row and take far more than n; the claim must hold its limit."""
+    from harmnet.services.reminders import claim_due
+    from tests.support import in_group
+
+    set_settings(db, group, reminder_lead_hours=[2])
+    for _ in range(5):
+        synced(db, group, make_appointment(group, hanoi(2030, 3, 4, 13, 0)), MORNING)
+    now = hanoi(2030, 3, 4, 11, 0)
+    taken = []
+    with in_group(group.id):
+        for _ in range(4):
+            taken.append(len(claim_due(group.id, now, 2)))
+            db.session.commit()
+    assert taken == [2, 2, 1, 0]
