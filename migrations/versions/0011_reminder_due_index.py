@@ -8,7 +8,7 @@ months exist. It leads with `send_at`, not `group_id`, on purpose: its only read
 cross-group sweep (a narrow BYPASSRLS reader, `flask db-reminders-role`).
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 14:10:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
