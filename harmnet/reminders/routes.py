@@ -118,6 +118,7 @@ def index():  # type: ignore[no-untyped-def]
     page = _page_of(reminders.problems_stmt(), Reminder.send_at, Reminder.id)
     return render_template("reminders/index.html", page=page,
                            counts=reminders.status_counts(), statuses=REMINDER_STATUSES,
+                           count_cap=reminders.STATUS_COUNT_CAP,
                            retryable=reminders.RETRYABLE, form=RetryForm(formdata=None))
 
 

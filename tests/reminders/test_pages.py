@@ -236,3 +236,21 @@ def test_the_outbox_and_problems_page_by_keyset_and_stay_in_their_group(client, 
     assert client.get("/g/group-b/reminders/outbox?before=2031-01-01T00:00:00%2B00:00_1"
                       ).status_code == 404
     assert client.get("/g/group-a/reminders/?before=nonsense").status_code == 200
+
+
+def test_status_counts_stop_at_a_cap_and_say_so(client, db, groups, monkeypatch):
+    from harmnet.services import reminders as service
+
+    a, _b, _users, _ids = groups
+    with in_group(a.id):
+        for i in range(3):
+            db.session.add(Reminder(group_id=a.id, channel="sms", status="cancelled",
+                                    send_at=MORNING, idempotency_key=f"old-{i}"))
+        db.session.commit()
+        assert service.status_counts() == {"failed": 1, "sent": 1, "cancelled": 3}
+        assert service.status_counts(cap=2) == {"failed": 1, "sent": 1, "cancelled": 2}
+        db.session.commit()
+    login(client, "a-coord")
+    monkeypatch.setattr(service, "STATUS_COUNT_CAP", 2)
+    html = client.get("/g/group-a/reminders/").get_data(as_text=True)
+    assert "<strong>2+</strong>" in html and "<strong>1</strong>" in html
