@@ -59,6 +59,9 @@ lint: install
 bench: install translations
 	$(BIN)/python bench/page_weight.py
 	$(BIN)/python bench/load.py --database-url $(BENCH_DB) --users 10,50 --duration 60 $(BENCH_ARGS)
+	$(BIN)/python bench/dispatch_sweep.py
+	$(BIN)/python bench/history.py
+	$(BIN)/python bench/reminders_throughput.py -n 5000
 
 # Mobile Lighthouse scores of the key pages (npx lighthouse, Debian's Chromium).
 bench-lighthouse: install translations
