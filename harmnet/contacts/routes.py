@@ -28,7 +28,7 @@ from ..models._types import utcnow
 from ..security import mask_phone
 from ..services import appointments as appointment_service
 from ..services import contacts as service
-from . import bp, labels
+from . import bp, labels, saving
 from .forms import (
     REFERRAL_SLOTS,
     AppointmentForm,
@@ -41,30 +41,11 @@ from .forms import (
     ReferralUpdateForm,
     RescheduleForm,
     add_error,
-    age_band_for,
 )
+from .saving import APPOINTMENT_ERRORS, CONTACT_ERRORS
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
-CONTACT_ERRORS = {
-    "age_band_needed": ("age_band", _l("This is a new client: please choose an age band.")),
-    "unknown_provider": (None, _l("Please choose a provider from the list.")),
-    "unknown_service": (None, _l("Please choose a service from the list.")),
-    "unknown_channel": ("channel", _l("Choose a channel.")),
-    "code_needed": ("mother", _l("Give at least one of the names or the year of birth.")),
-    "channel_kind": ("channel", _l("A small-group session cannot become an individual "
-                                   "contact, or the other way round.")),
-}
-APPOINTMENT_ERRORS = {
-    "in_past": _l("The appointment must be in the future."),
-    "channel_needed": _l("Choose how the reminder is sent."),
-    "contact_value_needed": _l("Enter a phone number or e-mail for the reminder."),
-    "not_open": _l("This appointment is already closed."),
-    "not_yet": _l("This appointment has not happened yet."),
-    "unknown_referral": _l("This referral no longer exists."),
-    "unknown_appointment": _l("This appointment no longer exists."),
-    "unknown_status": _l("Choose a status."),
-}
 REFERRAL_ERRORS = {
     "completed_in_future": _l("The completion date cannot be in the future."),
     "completed_before_referral": _l("The completion date is before the referral."),
@@ -185,29 +166,16 @@ def new():  # type: ignore[no-untyped-def]
         expired = bool(form.csrf_token.errors)
         return _render_new(form, 400, expired=expired)
 
-    pseudonym = None
-    age_band = None
-    if not form.is_session:
-        pseudonym = clientcode.pseudonym(g.group.id, form._code)
-        age_band = form.age_band.data or age_band_for(form.birth_year_value(),
-                                                      form.occurred_on.data)
     try:
-        contact_id = service.create_contact(g.group.id, current_user.id,
-                                            form.to_input(pseudonym, age_band), key)
-    except service.DuplicateSubmission as dup:
-        db.session.rollback()
+        saved = saving.save(form, key)
+    except saving.Refused as refused:
+        extra = {"checked": refused.field_name == "age_band", "summary": None}
+        return _render_new(form, 400, form_message=None if refused.field_name
+                           else refused.message, **extra)
+    if saved.duplicate:
         flash(_("This contact was already saved; it was not saved twice."), "info")
-        return redirect(url_for("contacts.new", saved=dup.contact_id))
-    except service.ContactError as exc:
-        db.session.rollback()
-        field_name, message = CONTACT_ERRORS.get(exc.code, (None, _l("Please check the form.")))
-        if field_name:
-            add_error(getattr(form, field_name), message)
-        extra = {"checked": exc.code == "age_band_needed", "summary": None}
-        return _render_new(form, 400, form_message=None if field_name else message, **extra)
-    except appointment_service.AppointmentError as exc:
-        db.session.rollback()
-        return _render_new(form, 400, form_message=APPOINTMENT_ERRORS.get(exc.code))
+        return redirect(url_for("contacts.new", saved=saved.contact_id))
+    contact_id = saved.contact_id
     target = url_for("contacts.new", saved=contact_id)  # before the commit expires g.group
     db.session.commit()
     flash(_("Contact saved."), "success")
