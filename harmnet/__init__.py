@@ -72,6 +72,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .contacts import bp as contacts_bp
     from .department import bp as department_bp
@@ -84,7 +85,7 @@ def register_blueprints(app: Flask) -> None:
     from .trainings import bp as trainings_bp
 
     for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp, members_bp, trainings_bp,
-               contacts_bp, providers_bp, reminders_bp, reports_bp):
+               contacts_bp, providers_bp, reminders_bp, reports_bp, api_bp):
         app.register_blueprint(bp)
 
 

@@ -131,6 +131,12 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(e):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/api/"):
+            from flask_babel import gettext as _
+
+            from .problem import problem
+
+            return problem(400, _("This form has expired. Please check it and save again."))
         return _error_page(400, "errors/csrf.html")
 
 
@@ -140,6 +146,17 @@ def _error_handler(error: Exception, code: int):  # type: ignore[no-untyped-def]
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         from .problem import problem
 
-        return problem(code)
+        return problem(code, _api_detail(code))
     template = f"errors/{code}.html" if code in (403, 404, 429, 500) else "errors/generic.html"
     return _error_page(code, template)
+
+
+def _api_detail(code: int) -> str | None:
+    """The problem's detail in the user's language, for the codes a caller can act on."""
+    from flask_babel import gettext as _
+
+    return {
+        404: _("There is no such page, or it is not yours to see."),
+        429: _("Please wait a minute, then try again."),
+        500: _("Nothing you entered was shared. Please try again in a moment."),
+    }.get(code)
