@@ -16,7 +16,7 @@ _OPERATIONS: list[tuple[str, str, dict[str, Any]]] = []
 _SLUG = {"name": "group_slug", "in": "path", "required": True,
          "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}}
 _ID = {"name": "contact_id", "in": "path", "required": True,
-       "schema": {"type": "integer", "minimum": 1}}
+       "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
 
 
 def _problem(status: int) -> dict[str, Any]:
