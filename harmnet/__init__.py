@@ -79,13 +79,14 @@ def register_blueprints(app: Flask) -> None:
     from .group import bp as group_bp
     from .main import bp as main_bp
     from .members import bp as members_bp
+    from .offline import bp as offline_bp
     from .providers import bp as providers_bp
     from .reminders import bp as reminders_bp
     from .reports import bp as reports_bp
     from .trainings import bp as trainings_bp
 
     for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp, members_bp, trainings_bp,
-               contacts_bp, providers_bp, reminders_bp, reports_bp, api_bp):
+               contacts_bp, providers_bp, reminders_bp, reports_bp, api_bp, offline_bp):
         app.register_blueprint(bp)
 
 

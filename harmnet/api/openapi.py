@@ -21,7 +21,8 @@ _ID = {"name": "contact_id", "in": "path", "required": True,
 
 def _problem(status: int) -> dict[str, Any]:
     return {"description": {400: "Malformed request or missing CSRF token",
-                            401: "Not signed in", 404: "No such group or contact for you",
+                            401: "Not signed in", 403: "Queued by another person",
+                            404: "No such group or contact for you",
                             422: "Refused; errors name the fields"}.get(status, "Problem"),
             "content": {"application/problem+json": {"schema": "Problem"}}}
 

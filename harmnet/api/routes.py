@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -20,6 +18,7 @@ from ..contacts import saving
 from ..contacts.forms import ContactForm
 from ..extensions import db
 from ..models._types import utcnow
+from ..offline import queue_owner
 from ..problem import problem
 from ..services import contacts as service
 from . import bp, openapi
@@ -36,12 +35,6 @@ def _signed_in():  # type: ignore[no-untyped-def]
     if not current_user.is_authenticated:
         return problem(401, _("Please sign in again; what you saved is kept on this phone."))
     return None
-
-
-def queue_owner(user_id: int) -> str:
-    """An opaque, stable id of a user for the phone's queue (not the database id)."""
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"offline-queue:{user_id}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
 @bp.get("/me")
@@ -97,7 +90,7 @@ def _unprocessable(errors: dict[str, list[str]], detail: str | None = None):  # 
 @openapi.operation(
     "/groups/{group_slug}/contacts", "post", summary="Record a service contact",
     body="ContactIn", ok=(201, "ContactSaved"), also=(200, "ContactSaved"),
-    errors=(400, 401, 404, 422),
+    errors=(400, 401, 403, 404, 422),
     description="The same rules as the entry form. A second request with the same "
                 "idempotency_key answers 200 with the first contact and saves nothing.")
 def create_contact(group_slug: str):  # type: ignore[no-untyped-def]
@@ -109,6 +102,10 @@ def create_contact(group_slug: str):  # type: ignore[no-untyped-def]
         data = _CONTACT_IN.load(body)
     except ValidationError as exc:
         return _unprocessable(_schema_errors(exc.messages))
+    if data.get("queue_owner") not in (None, queue_owner(current_user.id)):
+        # Saved on this phone by someone else: never sent under this person's name.
+        return problem(403, _("This was saved on this phone by another person; "
+                              "it was not sent."))
     tz = g.group.timezone
     form = ContactForm(formdata=_form_data(data), meta={"csrf": False})
     form.setup(today=datetime.now(ZoneInfo(tz)).date(), now=utcnow(), tz=tz)

@@ -66,6 +66,10 @@ class ContactIn(Schema):
     notes = _text(NOTES_MAX)
     referrals = fields.List(fields.Nested(ReferralIn), load_default=list,
                             validate=validate.Length(max=REFERRAL_SLOTS))
+    queue_owner = fields.String(load_default=None, allow_none=True,
+                                validate=validate.Length(max=64), metadata={
+        "description": "The queue_owner of GET /me when the phone queued it: a contact "
+                       "queued by another person is refused (403), never sent."})
 
 
 class ContactSaved(Schema):

@@ -1,0 +1,152 @@
+/* harmnet on the phone: registers the service worker, shows the offline queue (in the
+   page's language: the texts come from the page), sends it when the network returns,
+   opens a refused entry for fixing, and warns before signing out with unsent entries. */
+(function () {
+  'use strict';
+  const sw = navigator.serviceWorker;
+  const box = document.getElementById('queue');
+  if (!sw) return;
+  const owner = box ? box.dataset.owner : null;
+  const form = document.querySelector('form.entry');
+  const params = new URLSearchParams(location.search);
+  let counts = { waiting: 0, fix: [] };
+
+  sw.register('/sw.js').catch(() => null);
+
+  function ask(msg) {
+    return sw.ready.then((reg) => new Promise((ok) => {
+      const ch = new MessageChannel();
+      ch.port1.onmessage = (e) => ok(e.data);
+      (sw.controller || reg.active).postMessage(msg, [ch.port2]);
+    }));
+  }
+
+  if (!owner) { // signed out: no page of the last person stays on this phone
+    ask({ type: 'forget' });
+    return;
+  }
+
+  function text(name, n) {
+    return (box.dataset[name] || '').replace('{n}', n);
+  }
+
+  function item(label, href, extra) {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.textContent = label;
+    a.href = href;
+    li.appendChild(a);
+    if (extra) li.appendChild(document.createTextNode(' ' + extra));
+    return li;
+  }
+
+  function show(sent) {
+    const p = box.querySelector('p');
+    const ul = box.querySelector('ul');
+    const lines = [];
+    ul.textContent = '';
+    if (sent && sent.length) {
+      lines.push(text('sent', sent.length));
+      sent.forEach((s) => ul.appendChild(item(box.dataset.saved, s.url,
+        s.returning === true ? box.dataset.returning : s.returning === false ? box.dataset.new : '')));
+    }
+    if (counts.waiting) lines.push(text('waiting', counts.waiting));
+    if (counts.fix.length) {
+      lines.push(text('fix', counts.fix.length));
+      counts.fix.forEach((f) => ul.appendChild(item(box.dataset.open, f.path + '?fix=' + f.id)));
+    }
+    p.textContent = lines.join(' ');
+    box.hidden = !lines.length;
+  }
+
+  function refresh(sent) {
+    return ask({ type: 'status', owner }).then((c) => { if (c) counts = c; show(sent); });
+  }
+
+  function sync() {
+    if (!navigator.onLine) return;
+    ask({ type: 'sync' }).then((sent) => refresh(sent));
+    const empty = document.querySelectorAll('input[name="csrf_token"]:not([value]), input[name="csrf_token"][value=""]');
+    if (empty.length) { // a copy kept for offline use has no token: fetch this session's
+      fetch('/api/v1/me').then((r) => r.ok && r.json()).then((me) => {
+        if (me) empty.forEach((i) => { i.value = me.csrf_token; });
+      }).catch(() => null);
+    }
+  }
+
+  function offline() {
+    document.body.classList.toggle('offline', !navigator.onLine);
+  }
+
+  sw.addEventListener('message', (e) => {
+    if (e.data && e.data.type === 'changed') refresh(e.data.sent);
+  });
+  window.addEventListener('online', () => { offline(); sync(); });
+  window.addEventListener('offline', offline);
+  offline();
+
+  if (form) {
+    const key = form.querySelector('input[name="idempotency_key"]');
+    if (key && !key.value) { // a copy kept for offline use: a new contact gets a new key
+      const bytes = crypto.getRandomValues(new Uint8Array(24));
+      key.value = btoa(String.fromCharCode.apply(null, bytes))
+        .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    }
+    if (!sw.controller && navigator.onLine && !location.search) {
+      ask({ type: 'keep', path: location.pathname }); // first visit: keep it for offline
+    }
+    const fix = Number(params.get('fix'));
+    if (fix) ask({ type: 'get', owner, id: fix }).then((entry) => entry && fill(entry));
+  }
+
+  function fill(entry) {
+    form.querySelectorAll('input[type=checkbox], input[type=radio]').forEach((i) => { i.checked = false; });
+    entry.pairs.forEach(([k, v]) => {
+      const els = form.querySelectorAll('[name="' + k + '"]');
+      els.forEach((el) => {
+        if (el.type === 'checkbox' || el.type === 'radio') { if (el.value === v) el.checked = true; }
+        else el.value = v;
+      });
+    });
+    Object.keys(entry.errors || {}).forEach((name) => {
+      const el = form.querySelector('[name="' + name + '"]');
+      const where = el && el.closest('.field, fieldset');
+      if (!where) return;
+      where.classList.add('has-error');
+      (entry.errors[name] || []).forEach((msg) => {
+        const p = document.createElement('p');
+        p.className = 'error';
+        p.textContent = msg;
+        where.appendChild(p);
+      });
+      const details = el.closest('details');
+      if (details) details.open = true;
+    });
+    const note = document.createElement('p');
+    note.className = 'flash flash-error';
+    note.setAttribute('role', 'alert');
+    note.textContent = entry.message || '';
+    form.parentNode.insertBefore(note, form);
+  }
+
+  // Signing out with unsent entries: say so, offer to send first; never drop them silently.
+  const warn = document.getElementById('signout-warn');
+  document.querySelectorAll('form[data-signout]').forEach((f) => {
+    f.addEventListener('submit', (e) => {
+      if (f.dataset.confirmed || !(counts.waiting + counts.fix.length) || !warn) {
+        ask({ type: 'forget' });
+        return;
+      }
+      e.preventDefault();
+      warn.hidden = false;
+      warn.querySelector('[data-send]').onclick = () => { warn.hidden = true; sync(); };
+      warn.querySelector('[data-leave]').onclick = () => {
+        f.dataset.confirmed = '1';
+        ask({ type: 'forget' }).then(() => f.submit());
+      };
+      warn.querySelector('[data-send]').focus();
+    });
+  });
+
+  refresh(null).then(sync);
+})();
