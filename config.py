@@ -82,6 +82,9 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
     WTF_CSRF_TIME_LIMIT = None  # the session's own limits bound the token's life
+    #: A release name (e.g. a git tag); with the static files, templates and catalogues it
+    #: versions the service worker, so a new release replaces the pages phones kept.
+    RELEASE = os.environ.get("HARMNET_RELEASE", "")
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # member imports are the largest upload
 
     BABEL_DEFAULT_LOCALE = "vi"
@@ -103,7 +106,8 @@ class Config:
     INVITATION_TTL = timedelta(hours=72)
     PAGE_SIZE = 25
 
-    COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "application/json",
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "text/javascript",
+                          "application/json", "application/manifest+json",
                           "image/svg+xml", "text/csv"]
     COMPRESS_ALGORITHM = ["br", "gzip"]
     # Brotli 2, not the default 4: our pages (2-20 KB) come out as small as with gzip 6

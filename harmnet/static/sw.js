@@ -57,6 +57,8 @@ function timed(promise) {
 }
 
 async function page(req, url) {
+  // The sign-in page: whoever comes next sees no page kept for the last person.
+  if (url.pathname === '/login') await caches.delete(PAGES);
   try {
     const res = await timed(fetch(req));
     if (res.ok && FORM.test(url.pathname) && !url.search) await keep(url.pathname, res.clone());
