@@ -53,7 +53,7 @@ def manifest():  # type: ignore[no-untyped-def]
         "scope": "/",
         "display": "standalone",
         "background_color": "#ffffff",
-        "theme_color": "#0b6e69",
+        "theme_color": "#0b5c8c",
         "icons": [
             {"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192",
              "type": "image/png", "purpose": "any"},

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from . import checks
 from .stack import Stack, wait_for
 from .ui import UI
 
@@ -106,6 +107,15 @@ def save_offline(ui: UI, waiting: int) -> None:
     assert ui.heading() == ui.t("New contact")  # a fresh form, for the next person met
 
 
+def audit_now(ui: UI) -> None:
+    """The page's checks on a state ui.audit() would count as seen (the queue's notices
+    use no .flash or .error class): axe, 360 px layout and 44 px targets, keyboard."""
+    serious = checks.blocking(checks.run_axe(ui.page))
+    assert not serious, [(v["id"], v["nodes"][:2]) for v in serious]
+    assert not checks.phone_layout_problems(ui.page)
+    assert not checks.keyboard_problems(ui.page)
+
+
 def compressed_size(e2e: Stack, path: str) -> int:
     """Bytes on the wire for `path`: body as sent (compressed) plus headers."""
     import http.client
@@ -149,6 +159,14 @@ def test_contacts_saved_offline_reach_the_server_exactly_once(ui, e2e):
     ui.goto(FORM)  # online: audited (axe, 44 px, weight) with the worker installing
     page.wait_for_function("() => !!navigator.serviceWorker.controller")
     wait_for(lambda: page.evaluate(KEPT), what="the form to be kept for offline use")
+    # Installable: Chromium's own check (Lighthouse 12 no longer has a PWA category).
+    cdp = ui.context.new_cdp_session(page)
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # A Playwright context is incognito, which Chromium always reports; nothing else.
+    assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == []
+    manifest = cdp.send("Page.getAppManifest")
+    assert not manifest.get("errors"), manifest.get("errors")
+    cdp.detach()
     # First load with the worker's install: the page's own first load (audited above) plus
     # what installing adds (the worker, the manifest, the icon; the shell's CSS and JS are
     # the page's own files, already in the HTTP cache), all compressed.
@@ -208,9 +226,14 @@ def test_contacts_saved_offline_reach_the_server_exactly_once(ui, e2e):
              what="the three contacts to reach the server")
     sent = ui.t("%(n)s saved on this phone reached the server.", n=3)
     page.locator("#queue p").filter(has_text=sent).wait_for()
+    # Each sent contact links to itself and says whether the client was returning (new here).
+    items = page.locator("#queue li").all_inner_texts()
+    assert len(items) == 4  # three sent, one to fix
+    assert all(ui.t("New client") in item for item in items[:3])
     fix = ui.t("%(n)s saved on this phone need a fix before they can be sent.", n=1)
     page.locator("#queue p").filter(has_text=fix).wait_for()
     assert not contact_rows(e2e, keys[3])
+    audit_now(ui)  # the queue's notice and its links
 
     first = contact_rows(e2e, keys[0])
     assert len(first) == 1 and contact_parts(e2e, first[0][0]) == (1, 1, 2)
@@ -232,6 +255,7 @@ def test_contacts_saved_offline_reach_the_server_exactly_once(ui, e2e):
     warning.wait_for()
     assert ui.t("Contacts saved on this phone are not sent yet. Send them before you "
                 "sign out?") in warning.inner_text()
+    audit_now(ui)
     with page.expect_navigation():
         warning.get_by_role("button", name=ui.t("Sign out anyway"), exact=True).click()
     assert "/login" in page.url
@@ -264,3 +288,41 @@ def test_contacts_saved_offline_reach_the_server_exactly_once(ui, e2e):
     wait_for(lambda: not page.evaluate(DUMP_QUEUE)["entries"], what="the fixed entry to go")
     assert totals(e2e)[0] == after[0] + 1
     ui.sign_out()
+
+
+def test_chromium_finds_the_app_installable(browser, e2e, tmp_path):
+    """Outside incognito (a Playwright context is one, where Chromium checks nothing else),
+    on the peer educator's group page: manifest, icons, a worker that answers offline."""
+    from .stack import CHROMIUM_ARGS, DEMO_PASSWORD
+
+    context = browser.browser_type.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=stack_chromium(), args=CHROMIUM_ARGS,
+        base_url=e2e.base_url, viewport={"width": 360, "height": 740})
+    try:
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto("/login")
+        page.locator("input[name=login]").fill("peer-hoasen")
+        page.locator("input[name=password]").fill(DEMO_PASSWORD)
+        with page.expect_navigation():
+            page.locator("main form button").last.click()
+        page.goto(FORM)
+        assert page.url.endswith(FORM), page.url
+        page.evaluate("() => navigator.serviceWorker.ready")
+        page.reload()
+        page.wait_for_function("() => !!navigator.serviceWorker.controller")
+        cdp = context.new_cdp_session(page)
+        wait_for(lambda: not _errors(cdp), what="Chromium to find the app installable")
+    finally:
+        context.close()
+
+
+def _errors(cdp) -> list:  # type: ignore[no-untyped-def]
+    return cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+
+
+def stack_chromium() -> str:
+    from .stack import find_chromium
+
+    path = find_chromium()
+    assert path
+    return path
