@@ -125,7 +125,7 @@
     const note = document.createElement('p');
     note.className = 'flash flash-error';
     note.setAttribute('role', 'alert');
-    note.textContent = entry.message || '';
+    note.textContent = entry.message || box.dataset.unsent;
     form.parentNode.insertBefore(note, form);
   }
 

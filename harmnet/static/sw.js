@@ -103,8 +103,14 @@ async function post(req, url) {
     return res;
   } catch (err) {
     form = form || await copy.formData();
-    if (form.get('action') !== 'save' || !form.get('queue_owner')) return offlinePage(url.pathname);
-    const n = await enqueue(url.pathname, form);
+    if (!form.get('queue_owner')) return offlinePage(url.pathname);
+    if (form.get('action') !== 'save') {
+      // "Check client" or "Add another referral" with no network: what was typed is kept
+      // (to be finished, not sent on its own), never lost with the page.
+      const id = await enqueue(url.pathname, form, 'fix');
+      return Response.redirect(new URL(url.pathname + '?fix=' + id, location.origin).href, 303);
+    }
+    const n = await enqueue(url.pathname, form, 'waiting');
     return Response.redirect(new URL(url.pathname + '?queued=' + n, location.origin).href, 303);
   }
 }
@@ -158,7 +164,7 @@ async function unseal(e) {
 
 const all = () => tx('entries', 'readonly', (s) => s.getAll());
 
-async function enqueue(path, form) {
+async function enqueue(path, form, state) {
   const owner = form.get('queue_owner');
   const key = form.get('idempotency_key');
   const pairs = [...form.entries()].filter(([k, v]) => !SKIP.includes(k) && typeof v === 'string');
@@ -166,9 +172,10 @@ async function enqueue(path, form) {
   const mine = (await all()).filter((x) => x.owner === owner);
   // The same form again (a double tap, or a fixed entry saved offline) replaces its entry.
   const same = mine.find((x) => x.key === key);
-  const row = { owner, key, created: same ? same.created : Date.now(), status: 'waiting', ...box };
+  const row = { owner, key, created: same ? same.created : Date.now(), status: state, ...box };
   if (same) row.id = same.id;
-  await tx('entries', 'readwrite', (s) => s.put(row));
+  const id = await tx('entries', 'readwrite', (s) => s.put(row));
+  if (state === 'fix') return id;
   if (self.registration.sync) self.registration.sync.register('queue').catch(() => null);
   return mine.filter((x) => x.status === 'waiting').length + (same && same.status === 'waiting' ? 0 : 1);
 }
