@@ -182,3 +182,15 @@ def test_fuzzed_bodies_never_500(client, group_setup, data):
             st.dictionaries(st.sampled_from(REF_KEYS), JUNK, max_size=5), max_size=4))
     response = _post(client, _body(**values))
     assert response.status_code in (200, 201, 400, 422), response.get_data(as_text=True)
+
+
+def test_an_entry_queued_by_another_person_is_refused(client, db, group_setup):
+    from harmnet.offline import queue_owner
+
+    a, _b, users, _made = group_setup
+    login(client, "a-peer")
+    theirs = _post(client, _body(queue_owner=queue_owner(users["a_peer2"].id)))
+    assert theirs.status_code == 403 and theirs.mimetype == "application/problem+json"
+    assert _counts(db, a.id)[0] == 0
+    mine = _post(client, _body(queue_owner=client.get("/api/v1/me").get_json()["queue_owner"]))
+    assert mine.status_code == 201
