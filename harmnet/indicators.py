@@ -9,6 +9,13 @@ are subject to small-cell suppression) and its disaggregation:
   (sex or age band not recorded), which together add up to ``total``;
 - ``service``: one cell per referral service, with no total (a person referred to two
   services counts once in each, so the cells do not add up to anything published).
+
+Each indicator also declares how it adds up over time, as a DHIS2 data element does
+(``aggregation``): ``sum`` (events: a quarter is the sum of its months), ``distinct``
+(persons over the whole period: a quarter is computed for the quarter from the group's
+records, never by adding months) or ``last`` (a state: a quarter's value is the value of
+its last month). Across groups every indicator adds up: groups share no client identity,
+so a person is counted once per group.
 """
 
 from __future__ import annotations
@@ -57,6 +64,8 @@ class Indicator:
     disaggregation: str = "none"
     #: Values are whole numbers except hours.
     decimals: int = 0
+    #: How a quarter or a year is made from the group's records: sum | distinct | last.
+    aggregation: str = "sum"
 
     def name(self, locale: str) -> str:
         return self.name_en if str(locale).startswith("en") else self.name_vi
@@ -77,10 +86,54 @@ class Indicator:
     def has_total(self) -> bool:
         return self.disaggregation != "service"
 
+    @property
+    def additive_in_year(self) -> bool:
+        """Whether the months of one reporting year add up exactly to its quarters and
+        year (sums, and persons reached for the first time in the year: each counts in
+        exactly one month of a year). Cross-period suppression relies on this."""
+        return self.aggregation == "sum" or self.code == "reached_first_time"
 
-_MONTH_NOTE_VI = " Cộng theo quý/năm là tổng các tháng (một người có thể được tính nhiều lần)."
-_MONTH_NOTE_EN = (" Quarter and year figures add up the months (a person may be counted more"
-                  " than once).")
+    def over_time(self, locale: str) -> str:
+        """How a quarter or a year of this indicator is made, in the reader's language."""
+        vi, en = OVER_TIME[self.code if self.code in OVER_TIME else self.aggregation]
+        return en if str(locale).startswith("en") else vi
+
+    def across_groups(self, locale: str) -> str:
+        vi, en = ACROSS_GROUPS[self.counts_persons]
+        return en if str(locale).startswith("en") else vi
+
+
+AGGREGATIONS = ("sum", "distinct", "last")
+
+#: How each aggregation adds up over time (the definitions page and the exports say it).
+OVER_TIME: dict[str, tuple[str, str]] = {
+    "sum": ("Cộng theo thời gian: số của quý, của năm là tổng các tháng.",
+            "Over time: a quarter's or a year's figure is the sum of its months."),
+    "distinct": ("Không cộng theo thời gian: số của quý, của năm được tính cho chính kỳ đó từ"
+                 " dữ liệu của nhóm, mỗi người chỉ được tính một lần trong kỳ (số của quý nhỏ"
+                 " hơn hoặc bằng tổng các tháng).",
+                 "Not added over time: a quarter's or a year's figure is computed for that"
+                 " period from the group's records, each person counted once in the period"
+                 " (a quarter is at most the sum of its months)."),
+    "last": ("Không cộng theo thời gian: số của quý, của năm là số của tháng cuối cùng của kỳ"
+             " (số đang có ở cuối kỳ).",
+             "Not added over time: a quarter's or a year's figure is the value of its last"
+             " month (the state at the period's end)."),
+    "reached_first_time": (
+        "Mỗi người được tính một lần trong năm báo cáo, ở tháng lần đầu được tiếp cận: số của"
+        " quý, của năm là tổng các tháng trong cùng năm báo cáo.",
+        "Each person counts once in a reporting year, in the month first reached: a quarter's"
+        " or a year's figure is the sum of its months within that reporting year."),
+}
+ACROSS_GROUPS: dict[bool, tuple[str, str]] = {
+    True: ("Cộng giữa các nhóm: các nhóm không dùng chung mã khách hàng, nên một người được"
+           " tính một lần ở mỗi nhóm đã gặp họ.",
+           "Across groups: groups share no client identity, so a person is counted once in"
+           " each group that served them."),
+    False: ("Cộng giữa các nhóm: tổng của các nhóm.",
+            "Across groups: the sum of the groups' figures."),
+}
+
 
 CATALOGUE: tuple[Indicator, ...] = (
     Indicator(
@@ -92,21 +145,19 @@ CATALOGUE: tuple[Indicator, ...] = (
         counts_persons=False),
     Indicator(
         "reached", "Số người được tiếp cận", "Unique individuals reached",
-        "Số khách hàng khác nhau (theo mã khách hàng) có ít nhất một lượt tiếp cận trong tháng,"
-        " theo giới và nhóm tuổi khi tiếp cận lần đầu." + _MONTH_NOTE_VI,
-        "Distinct clients (by client code) with at least one contact in the month, by sex and"
-        " age band at first contact." + _MONTH_NOTE_EN,
-        counts_persons=True, disaggregation="sex_age"),
+        "Số khách hàng khác nhau (theo mã khách hàng) có ít nhất một lượt tiếp cận trong kỳ,"
+        " theo giới và nhóm tuổi khi tiếp cận lần đầu.",
+        "Distinct clients (by client code) with at least one contact in the period, by sex and"
+        " age band at first contact.",
+        counts_persons=True, disaggregation="sex_age", aggregation="distinct"),
     Indicator(
         "reached_first_time", "Số người được tiếp cận lần đầu trong năm",
         "Individuals reached for the first time this year",
-        "Khách hàng có lượt tiếp cận trong tháng và không có lượt nào trước đó trong cùng năm"
-        " báo cáo (năm dương lịch, hoặc từ tháng bắt đầu năm tài chính do Sở đặt). Cộng các"
-        " tháng trong năm cho số người khác nhau của năm.",
-        "Clients with a contact in the month and none earlier in the same reporting year"
-        " (calendar year, or from the fiscal year's first month set by the department)."
-        " The months of a year add up to the year's distinct individuals.",
-        counts_persons=True, disaggregation="sex_age"),
+        "Khách hàng có lượt tiếp cận trong kỳ và không có lượt nào trước đó trong cùng năm"
+        " báo cáo (năm dương lịch, hoặc từ tháng bắt đầu năm tài chính do Sở đặt).",
+        "Clients with a contact in the period and none earlier in the same reporting year"
+        " (calendar year, or from the fiscal year's first month set by the department).",
+        counts_persons=True, disaggregation="sex_age", aggregation="distinct"),
     Indicator(
         "group_sessions", "Buổi truyền thông nhóm nhỏ", "Small-group sessions",
         "Số buổi truyền thông nhóm nhỏ trong tháng.",
@@ -141,17 +192,18 @@ CATALOGUE: tuple[Indicator, ...] = (
         "HIV self-test kits given at the month's contacts.", counts_persons=False),
     Indicator(
         "referred", "Số người được chuyển gửi", "Persons referred, by service",
-        "Số người khác nhau được chuyển gửi trong tháng, theo dịch vụ (ngày chuyển gửi trong"
-        " tháng; chuyển gửi không gắn mã khách hàng được tính mỗi lượt là một người).",
-        "Distinct persons referred in the month, by service (referral date in the month; a"
+        "Số người khác nhau được chuyển gửi trong kỳ, theo dịch vụ (ngày chuyển gửi trong"
+        " kỳ; chuyển gửi không gắn mã khách hàng được tính mỗi lượt là một người).",
+        "Distinct persons referred in the period, by service (referral date in the period; a"
         " referral without a client code counts as one person).",
-        counts_persons=True, disaggregation="service"),
+        counts_persons=True, disaggregation="service", aggregation="distinct"),
     Indicator(
         "referral_completed", "Số người đã sử dụng dịch vụ được chuyển gửi",
         "Persons whose referral was completed, by service",
-        "Số người khác nhau có chuyển gửi hoàn thành (đã đến dịch vụ) trong tháng, theo dịch vụ.",
-        "Distinct persons with a referral completed (service received) in the month, by service.",
-        counts_persons=True, disaggregation="service"),
+        "Số người khác nhau có chuyển gửi hoàn thành (đã đến dịch vụ) trong kỳ, theo dịch vụ.",
+        "Distinct persons with a referral completed (service received) in the period, by"
+        " service.",
+        counts_persons=True, disaggregation="service", aggregation="distinct"),
     Indicator(
         "appointments_kept", "Lịch hẹn đã đến", "Appointments kept",
         "Số lịch hẹn trong tháng (theo giờ của nhóm) được ghi là đã đến.",
@@ -163,9 +215,9 @@ CATALOGUE: tuple[Indicator, ...] = (
         "Trainings held that started in the month.", counts_persons=False),
     Indicator(
         "training_participants", "Số người tham gia tập huấn", "Training participants",
-        "Số thành viên khác nhau được điểm danh có mặt ở các buổi tập huấn của tháng.",
-        "Distinct members marked as attended at the month's trainings.",
-        counts_persons=True),
+        "Số thành viên khác nhau được điểm danh có mặt ở các buổi tập huấn của kỳ.",
+        "Distinct members marked as attended at the period's trainings.",
+        counts_persons=True, aggregation="distinct"),
     Indicator(
         "training_hours", "Số giờ tập huấn", "Training hours",
         "Tổng thời lượng (giờ) các buổi tập huấn đã tổ chức trong tháng.",
@@ -177,12 +229,12 @@ CATALOGUE: tuple[Indicator, ...] = (
         " đầu tháng và không tạm nghỉ từ trước đầu tháng.",
         "Members in the peer educator role who joined by the month's end, had not left before"
         " its start and were not paused since before its start.",
-        counts_persons=True),
+        counts_persons=True, aggregation="last"),
     Indicator(
         "active_members", "Thành viên đang hoạt động", "Active members",
         "Mọi thành viên (mọi vai trò) đang hoạt động trong tháng, theo cùng quy tắc trên.",
         "Members of every role active in the month, by the same rule.",
-        counts_persons=True),
+        counts_persons=True, aggregation="last"),
 )
 
 BY_CODE: dict[str, Indicator] = {i.code: i for i in CATALOGUE}

@@ -42,11 +42,12 @@ def _default_month() -> str:
     return service.previous_month(service.local_now("Asia/Ho_Chi_Minh").date())
 
 
-def _period() -> tuple[str, list[str]]:
-    """The ?p= period (YYYY-MM, YYYY-Qn or YYYY) and its months; 400 when malformed."""
+def _period() -> tuple[str, service.Span]:
+    """The ?p= period (YYYY-MM, YYYY-Qn or YYYY, the department's reporting year) and the
+    period it names; 400 when malformed."""
     spec = request.args.get("p") or _default_month()
     try:
-        return spec, service.period_months(spec, g.department.fiscal_year_start_month)
+        return spec, service.parse_spec(spec, g.department.fiscal_year_start_month)
     except ValueError:
         abort(400)
 
@@ -75,9 +76,10 @@ def _period_choices(spec: str) -> dict:
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
-    spec, months = _period()
-    snapshots = service.current_snapshots(g.department.id, months)
-    reported = {s.group_id for s in snapshots}
+    spec, span = _period()
+    # The period's own snapshots: a quarter or a year of a person count is computed for
+    # that period by each group, never added up from months.
+    snapshots = service.current_snapshots(g.department.id, [span.key])
     # The first names only: the by-group table pages through the rest.
     groups, count = service.subtree_groups_head(g.department.id,
                                                 current_app.config["PAGE_SIZE"])
@@ -85,26 +87,27 @@ def home():  # type: ignore[no-untyped-def]
         "department/dashboard.html",
         children=org.child_departments(g.department.id),
         groups=groups, group_count=count,
-        spec=spec, months=months, choices=_period_choices(spec),
+        spec=spec, span=span, choices=_period_choices(spec),
         totals=service.totals(snapshots), catalogue=indicators.CATALOGUE,
-        locale=_locale(), reported=len(reported), expected=count * len(months),
-        received=len(snapshots),
+        locale=_locale(), expected=count, received=len(snapshots),
+        through=service.covered_through(snapshots),
+        revised=service.revisions(snapshots),
         cell_label=indicators.cell_label,
     )
 
 
 @bp.get("/groups")
 def groups_table():  # type: ignore[no-untyped-def]
-    spec, months = _period()
+    spec, span = _period()
     # A province has dozens of groups, the root of a national rollout a thousand: one page
     # of groups, and only their snapshots, so the page costs the same at any size.
     page = db.paginate(service.subtree_groups_stmt(g.department.id),
                        page=max(request.args.get("page", 1, type=int) or 1, 1),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    snapshots = service.current_snapshots(g.department.id, months,
+    snapshots = service.current_snapshots(g.department.id, [span.key],
                                           group_ids=[gr.id for gr in page.items])
     return render_template(
-        "department/groups.html", spec=spec, months=months, choices=_period_choices(spec),
+        "department/groups.html", spec=spec, span=span, choices=_period_choices(spec),
         page=page, by_group=service.totals_by_group(snapshots),
         catalogue=indicators.CATALOGUE, locale=_locale(),
     )
@@ -123,7 +126,6 @@ def trends():  # type: ignore[no-untyped-def]
 @bp.route("/targets", methods=["GET", "POST"])
 def targets():  # type: ignore[no-untyped-def]
     year = _year()
-    months = service.period_months(str(year), g.department.fiscal_year_start_month)
     current = service.targets(g.department.id, year)
     form = targets_form(current)() if g.department_role == "manager" else None
     if request.method == "POST":
@@ -135,15 +137,13 @@ def targets():  # type: ignore[no-untyped-def]
             db.session.commit()
             flash(_("Targets saved."), "success")
             return redirect(url_for(".targets", year=year))
-    totals = service.totals(service.current_snapshots(g.department.id, months))
-    rows = []
-    for i in indicators.CATALOGUE:
-        cell = totals.headline(i.code)
-        target = current.get(i.code)
-        pct = round(100 * cell.value / target) if target else None
-        rows.append((i, cell, target, pct))
+    span = service.parse_spec(str(year), g.department.fiscal_year_start_month)
+    snapshots = service.current_snapshots(g.department.id, [span.key])
+    progress = service.target_progress(service.totals(snapshots), current, span,
+                                       service.covered_through(snapshots))
     status = 400 if form is not None and form.errors else 200
-    return render_template("department/targets.html", year=year, rows=rows, form=form,
+    return render_template("department/targets.html", year=year, rows=progress.rows,
+                           form=form, elapsed=progress.elapsed, through=progress.through,
                            locale=_locale()), status
 
 
@@ -161,15 +161,14 @@ def completeness():  # type: ignore[no-untyped-def]
 @bp.get("/history/<int:group_id>/<period>")
 def history(group_id: int, period: str):  # type: ignore[no-untyped-def]
     group = _subtree_group(group_id)
-    try:
-        service.month_bounds(period)
-    except ValueError:
+    if not service.is_period_key(period):
         abort(404)
     versions = service.history(g.department.id, group_id, period)
     if not versions:
         abort(404)
     return render_template("department/history.html", grp=group, period=period,
                            versions=versions, catalogue=indicators.CATALOGUE,
+                           names={i.code: i.name(_locale()) for i in indicators.CATALOGUE},
                            locale=_locale(), cell_label=indicators.cell_label)
 
 
@@ -181,17 +180,17 @@ def definitions():  # type: ignore[no-untyped-def]
 
 @bp.get("/exports")
 def exports_page():  # type: ignore[no-untyped-def]
-    spec, months = _period()
+    spec, span = _period()
     return render_template("department/exports.html", spec=spec, choices=_period_choices(spec),
-                           refresh_form=RefreshForm(formdata=None, period=months[-1]))
+                           refresh_form=RefreshForm(formdata=None, period=span.through))
 
 
 @bp.get("/export.<fmt>")
 def export(fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in EXPORT_TYPES:
         abort(404)
-    spec, months = _period()
-    rows = exports.export_rows(g.department.id, months)
+    spec, span = _period()
+    rows = exports.export_rows(g.department.id, [span.key])
     codes = exports.code_map(g.department.id)
     if fmt == "csv":
         body: str | bytes = exports.to_csv(rows, codes, _locale())

@@ -143,6 +143,8 @@ class Referral(GroupScoped, db.Model):
         Index("ix_referrals_group_id_client_id", "group_id", "client_id"),
         Index("ix_referrals_group_id_status_referred_on", "group_id", "status", "referred_on"),
         Index("ix_referrals_group_id_referred_on", "group_id", "referred_on"),
+        # A period's completed referrals, read without the referral history (migration 0009).
+        Index("ix_referrals_group_id_completed_on", "group_id", "completed_on"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

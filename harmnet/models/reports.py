@@ -12,12 +12,14 @@ from ..extensions import db
 from ..security import EncryptedString
 from ._types import BigId, JSONType, UTCDateTime, utcnow
 
-SNAPSHOT_REASONS = ("monthly", "refresh", "seed")
+SNAPSHOT_REASONS = ("monthly", "refresh", "seed", "revision")
+PERIOD_TYPES = ("month", "quarter", "year")
 MAPPING_KINDS = ("dataset", "orgunit", "element", "coc")
 
 
 class ReportSnapshot(db.Model):
-    """An immutable, versioned, de-identified monthly report of one group.
+    """An immutable, versioned, de-identified report of one group for one period: a month,
+    a quarter (to date) or a reporting year (to date).
 
     Not group-scoped: it belongs to the department's side of the wall. It holds counts only.
     A new version is written only when the published values change; rows are never updated
@@ -33,8 +35,17 @@ class ReportSnapshot(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     department_id: Mapped[int] = mapped_column(BigId, ForeignKey("departments.id"))
     group_id: Mapped[int] = mapped_column(BigId, ForeignKey("peer_groups.id"))
-    #: YYYY-MM
-    period: Mapped[str] = mapped_column(String(7))
+    #: YYYY-MM (month), YYYY-Qn (calendar quarter), YYYY (calendar year) or YYYY-FYmm
+    #: (a reporting year starting in month mm of YYYY).
+    period: Mapped[str] = mapped_column(String(12))
+    #: month | quarter | year
+    period_type: Mapped[str] = mapped_column(String(8), default="month",
+                                             server_default="month")
+    #: The last month the values cover (a quarter or year to date grows month by month).
+    through: Mapped[str | None] = mapped_column(String(7))
+    #: On a revision (a new version through the same month): the codes of the indicators
+    #: whose published values moved. None on a first version or a period extended.
+    changed: Mapped[list | None] = mapped_column(JSONType)
     version: Mapped[int] = mapped_column(default=1)
     #: final (kept for compatibility; the latest version is the current one)
     status: Mapped[str] = mapped_column(String(12), default="final")
@@ -42,7 +53,7 @@ class ReportSnapshot(db.Model):
     payload: Mapped[dict] = mapped_column(JSONType, default=dict)
     #: SHA-256 of the canonical payload.
     checksum: Mapped[str] = mapped_column(String(64))
-    #: What wrote it: monthly | refresh | seed.
+    #: What wrote it: monthly | refresh | seed | revision.
     reason: Mapped[str] = mapped_column(String(12), default="monthly", server_default="monthly")
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

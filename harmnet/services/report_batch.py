@@ -22,25 +22,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Engine, and_, create_engine, func, select
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.engine import Connection
 
 from ..extensions import db
 from ..models import Department, PeerGroup, ReportSnapshot
-from . import audit
 from .reports import (
-    _compute_shared,
-    _contact_totals,
-    _persons,
-    _utc_bounds,
-    checksum,
-    empty_values,
-    fiscal_year_start,
-    month_bounds,
-    snapshot_payload,
+    Values,
+    closed_through,
+    compute_set,
+    latest_versions,
+    published_set,
+    store_set,
 )
-
-Values = dict[str, dict[str, int | float]]
 
 #: Tables the reports role may read (SELECT only): what the indicators and the setup read.
 REPORTS_ROLE_TABLES = ("peer_groups", "departments", "clients", "contacts", "referrals",
@@ -116,93 +110,71 @@ def group_setups(group_ids: Iterable[int]) -> dict[int, GroupSetup]:
     return out
 
 
-def compute_all(conn: Connection, setups: Sequence[GroupSetup], period: str
-                ) -> dict[int, Values]:
-    """Every indicator of `period` for every group in `setups`, on a connection allowed to
-    read across groups: one batch of statements per (timezone, year start) pair."""
-    batches: dict[tuple[str, int], list[int]] = defaultdict(list)
+def compute_all(conn: Connection, setups: Sequence[GroupSetup], month: str,
+                months: dict[int, str] | None = None) -> dict[int, dict[str, Values]]:
+    """Every indicator of every period published when `month` closes (see
+    `reports.published_set`), for every group in `setups`, on a connection allowed to read
+    across groups: one batch of statements per (timezone, year start, month closed) triple,
+    each statement bounded by one period's dates. `months` gives a group's own month to
+    close where it differs (see `reports.closed_through`)."""
+    months = {s.group_id: (months or {}).get(s.group_id, month) for s in setups}
+    batches: dict[tuple[str, int, str], list[int]] = defaultdict(list)
     for setup in setups:
-        batches[(setup.timezone, setup.fy_start_month)].append(setup.group_id)
-    start, end = month_bounds(period)
-    out: dict[int, Values] = {}
+        batches[(setup.timezone, setup.fy_start_month, months[setup.group_id])].append(
+            setup.group_id)
+    out: dict[int, dict[str, Values]] = {}
 
     def run(stmt):  # type: ignore[no-untyped-def]
         return conn.execute(stmt).all()
 
-    postgres = conn.dialect.name == "postgresql"
-
-    def settings(statements: Sequence[str]) -> None:
-        if postgres:
-            for statement in statements:
-                conn.exec_driver_sql(statement)
-
-    settings(BATCH_SETTINGS)
-    for (tz, fy), ids in batches.items():
-        part = {gid: empty_values() for gid in ids}
-        start_utc, end_utc = _utc_bounds(start, end, tz)
-        _contact_totals(run, part, ids, start, end)
-        settings(PERSONS_SETTINGS)
-        _persons(run, part, ids, start, end, fiscal_year_start(start, fy))
-        settings(PERSONS_RESET)
-        _compute_shared(run, part, ids, start, end, start_utc, end_utc)
-        out.update(part)
+    if conn.dialect.name == "postgresql":
+        for statement in BATCH_SETTINGS:
+            conn.exec_driver_sql(statement)
+    for (tz, fy, through), ids in batches.items():
+        out.update(compute_set(run, ids, published_set(through, fy), tz=tz,
+                               fy_start_month=fy))
     return out
 
 
 @dataclass(frozen=True)
 class Outcome:
     group_id: int
+    period: str
     snapshot_id: int
     version: int
     created: bool
 
 
-def store_all(setups: dict[int, GroupSetup], values: dict[int, Values], period: str,
-              reason: str) -> list[Outcome]:
-    """Suppress and store each group's values: a new version only when they changed."""
-    newest = (
-        select(ReportSnapshot.group_id, func.max(ReportSnapshot.version).label("version"))
-        .where(ReportSnapshot.period == period, ReportSnapshot.group_id.in_(list(values)))
-        .group_by(ReportSnapshot.group_id).subquery()
-    )
-    latest = {
-        gid: (sid, version, digest, did) for gid, sid, version, digest, did in db.session.execute(
-            select(ReportSnapshot.group_id, ReportSnapshot.id, ReportSnapshot.version,
-                   ReportSnapshot.checksum, ReportSnapshot.department_id)
-            .join(newest, and_(newest.c.group_id == ReportSnapshot.group_id,
-                               newest.c.version == ReportSnapshot.version))
-            .where(ReportSnapshot.period == period)
-        )
-    }
+def store_all(setups: dict[int, GroupSetup], values: dict[int, dict[str, Values]], month: str,
+              reason: str, months: dict[int, str] | None = None) -> list[Outcome]:
+    """Suppress and store each group's published set: a new version of a period only when
+    what the department sees of it changed."""
+    keys = sorted({key for by_key in values.values() for key in by_key})
+    latest = latest_versions(list(values), keys)
+    ids = {(gid, period): sid for gid, period, sid in db.session.execute(
+        select(ReportSnapshot.group_id, ReportSnapshot.period, ReportSnapshot.id)
+        .where(ReportSnapshot.group_id.in_(list(values)), ReportSnapshot.period.in_(keys))
+        .order_by(ReportSnapshot.version))}  # the last id per key is the latest version's
     outcomes: list[Outcome] = []
-    fresh: list[ReportSnapshot] = []
     for gid in sorted(values):
         setup = setups[gid]
-        payload = snapshot_payload(values[gid], period, setup.threshold)
-        digest = checksum(payload)
-        previous = latest.get(gid)
-        if previous is not None and previous[2] == digest and previous[3] == setup.department_id:
-            outcomes.append(Outcome(gid, previous[0], previous[1], False))
-            continue
-        snapshot = ReportSnapshot(
-            department_id=setup.department_id, group_id=gid, period=period,
-            version=previous[1] + 1 if previous else 1, payload=payload, checksum=digest,
-            reason=reason)
-        db.session.add(snapshot)
-        fresh.append(snapshot)
-    if fresh:
-        db.session.flush()
-        for snapshot in fresh:
-            audit.record("report.snapshot_created", "report_snapshot", snapshot.id,
-                         group_id=snapshot.group_id, department_id=snapshot.department_id,
-                         period=period, version=snapshot.version)
-            outcomes.append(Outcome(snapshot.group_id, snapshot.id, snapshot.version, True))
+        spans = published_set(months.get(gid, month) if months else month,
+                              setup.fy_start_month)
+        for snap, span in store_set(gid, setup.department_id, spans, values[gid],
+                                    setup.threshold, reason, latest):
+            if snap is not None:
+                outcomes.append(Outcome(gid, span.key, snap.id, snap.version, True))
+            else:
+                outcomes.append(Outcome(gid, span.key, ids[(gid, span.key)],
+                                        latest[(gid, span.key)][0], False))
     return outcomes
 
 
-def build_snapshots(group_ids: Iterable[int], period: str, reason: str = "monthly",
+def build_snapshots(group_ids: Iterable[int], month: str, reason: str = "monthly",
                     engine: Engine | None = None) -> list[Outcome] | None:
-    """Compute and store `period` for every group in `group_ids` with set-based SQL.
+    """Close `month` for every group in `group_ids` with set-based SQL: compute and store
+    each group's published set (the month, its quarter and year to date, and the year's
+    earlier periods, which late corrections may have changed).
 
     Returns None when no cross-group engine is configured (the caller then uses the
     per-group path). Flushes, never commits.
@@ -216,7 +188,13 @@ def build_snapshots(group_ids: Iterable[int], period: str, reason: str = "monthl
     connection = engine.connect()
     if connection.dialect.name == "postgresql":
         connection = connection.execution_options(postgresql_readonly=True)
+    months: dict[int, str] = {}
+    by_year: dict[int, list[int]] = defaultdict(list)
+    for setup in setups.values():
+        by_year[setup.fy_start_month].append(setup.group_id)
+    for fy, ids in by_year.items():
+        months.update(closed_through(ids, month, fy))
     with connection as conn:
-        values = compute_all(conn, list(setups.values()), period)
+        values = compute_all(conn, list(setups.values()), month, months)
         conn.rollback()
-    return store_all(setups, values, period, reason)
+    return store_all(setups, values, month, reason, months)

@@ -36,14 +36,17 @@ from ..models import (
     Target,
     Training,
 )
-from ..suppression import suppress_indicators
+from ..suppression import Period, suppress_published_set
 from . import audit
 
 ONLINE_CHANNELS = ("zalo", "messenger", "phone")
-SCHEMA_VERSION = 1
+#: 2: a payload names its period type and the months it covers (first, through).
+SCHEMA_VERSION = 2
 
 
 # --- periods ---------------------------------------------------------------------------------
+
+PERIOD_TYPES = ("month", "quarter", "year")
 
 
 def month_bounds(period: str) -> tuple[date, date]:
@@ -68,10 +71,95 @@ def add_months(period: str, n: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+def months_between(first: str, through: str) -> list[str]:
+    out = [first]
+    while out[-1] < through:
+        out.append(add_months(out[-1], 1))
+    return out
+
+
 def fiscal_year_start(day: date, start_month: int) -> date:
     """The first day of the reporting year that contains `day`."""
     year = day.year if day.month >= start_month else day.year - 1
     return date(year, start_month, 1)
+
+
+def quarter_key(month: str) -> str:
+    return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
+
+
+def year_key(first_year: int, fy_start_month: int) -> str:
+    """The snapshot key of the reporting year that starts in `first_year`: "2026" for a
+    calendar year, "2026-FY04" for one that starts in April (a department whose year starts
+    in another month never mixes these with calendar years)."""
+    return str(first_year) if fy_start_month == 1 else f"{first_year}-FY{fy_start_month:02d}"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A published period: a month, a quarter to date or a reporting year to date."""
+
+    key: str
+    kind: str  # month | quarter | year
+    first: str  # first month, YYYY-MM
+    through: str  # last month included so far, YYYY-MM
+
+    @property
+    def months(self) -> list[str]:
+        return months_between(self.first, self.through)
+
+    @property
+    def bounds(self) -> tuple[date, date]:
+        return month_bounds(self.first)[0], month_bounds(self.through)[1]
+
+
+def month_span(month: str) -> Span:
+    month_bounds(month)  # validates
+    return Span(month, "month", month, month)
+
+
+def quarter_span(month: str) -> Span:
+    """The quarter of `month`, to date (through `month`)."""
+    first = f"{month[:4]}-{(int(month[5:7]) - 1) // 3 * 3 + 1:02d}"
+    return Span(quarter_key(month), "quarter", first, month)
+
+
+def year_span(month: str, fy_start_month: int) -> Span:
+    """The reporting year of `month`, to date."""
+    first = fiscal_year_start(month_bounds(month)[0], fy_start_month)
+    return Span(year_key(first.year, fy_start_month), "year", month_of(first), month)
+
+
+def published_set(month: str, fy_start_month: int) -> list[Span]:
+    """Every period published once `month` closes, as far as `month`'s reporting year goes:
+    each month of the year so far, each quarter to date, the year to date (and the months of
+    a quarter that starts before the year, when the year does not start on a quarter).
+    Cross-period suppression works over this whole set, and a late correction anywhere in
+    it is caught by the next run. Months first, then quarters, then the year."""
+    year = year_span(month, fy_start_month)
+    quarters: list[Span] = []
+    for m in year.months:
+        q = quarter_span(m)
+        if quarters and quarters[-1].key == q.key:
+            quarters[-1] = q
+        else:
+            quarters.append(q)
+    first = min(year.first, quarters[0].first)
+    return [*(month_span(m) for m in months_between(first, month)), *quarters, year]
+
+
+def parse_spec(spec: str, fy_start_month: int = 1) -> Span:
+    """A department's ?p= period: YYYY-MM, YYYY-Qn (calendar quarter) or YYYY (the reporting
+    year starting in `fy_start_month` of that year), as the full period it names."""
+    if len(spec) == 7 and spec[4] == "-" and spec[5:].isdigit():
+        return month_span(spec)
+    if len(spec) == 7 and spec[4:6] == "-Q" and spec[6] in "1234" and spec[:4].isdigit():
+        first = f"{spec[:4]}-{(int(spec[6]) - 1) * 3 + 1:02d}"
+        return Span(spec, "quarter", first, add_months(first, 2))
+    if len(spec) == 4 and spec.isdigit():
+        first = f"{spec}-{fy_start_month:02d}"
+        return Span(year_key(int(spec), fy_start_month), "year", first, add_months(first, 11))
+    raise ValueError("bad period")
 
 
 def local_now(tz: str) -> datetime:
@@ -86,8 +174,10 @@ def _utc_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
 
 # --- computation (SQL only) ---------------------------------------------------------------------
 
+Values = dict[str, dict[str, int | float]]
 
-def empty_values() -> dict[str, dict[str, int | float]]:
+
+def empty_values() -> Values:
     return {i.code: dict.fromkeys(i.cells, 0) for i in indicators.CATALOGUE}
 
 
@@ -96,30 +186,84 @@ def _sex_age_cell(sex: str | None, band: str | None) -> str:
     return cell if cell in indicators.SEX_AGE_CELLS else UNKNOWN
 
 
+#: Indicators whose quarter or year is computed for that period in SQL (persons).
+DISTINCT_CODES = tuple(i.code for i in indicators.CATALOGUE
+                       if i.aggregation == "distinct" and i.code != "reached_first_time")
+
+
 def compute(group_ids: Sequence[int], period: str, *, tz: str, fy_start_month: int
-            ) -> dict[int, dict[str, dict[str, int | float]]]:
-    """Every indicator of `period` for each group in `group_ids`, in a few GROUP BY queries.
+            ) -> dict[int, Values]:
+    """Every indicator of the month `period` for each group in `group_ids`."""
+    spans = [month_span(period)]
+    return {gid: by_key[period] for gid, by_key in
+            compute_set(_session_run, group_ids, spans, tz=tz,
+                        fy_start_month=fy_start_month).items()}
 
-    Runs within one group's context (the per-group path: the tenant filter and RLS apply).
-    The monthly job computes every group at once with `report_batch.compute_all`, which
-    must give identical values (tests/reports/test_batch.py).
+
+def _session_run(stmt):  # type: ignore[no-untyped-def]
+    return db.session.execute(stmt).all()
+
+
+def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str,  # type: ignore[no-untyped-def]
+                fy_start_month: int) -> dict[int, dict[str, Values]]:
+    """Every indicator of every period in `spans` for each group in `group_ids`.
+
+    Months come from SQL: a handful of GROUP BY group_id statements each, every one
+    bounded by the month's dates (so a month costs the same whatever history lies before
+    it). A quarter or a year is then made per indicator as the catalogue says: `sum`
+    indicators (and persons reached for the first time in the year, who count in one
+    month of a year only) add up its months; `last` ones take its last month; `distinct`
+    ones are computed in SQL for the period itself. Runs within one group's context (the
+    per-group path) or on the cross-group reports connection (report_batch); the same
+    statements either way. Every month of a quarter or year span must be in `spans`.
     """
-    start, end = month_bounds(period)
-    fy_start = fiscal_year_start(start, fy_start_month)
-    start_utc, end_utc = _utc_bounds(start, end, tz)
-    out = {gid: empty_values() for gid in group_ids}
     ids = list(group_ids)
-
-    def run(stmt):  # type: ignore[no-untyped-def]
-        return db.session.execute(stmt).all()
-
-    _contact_totals(run, out, ids, start, end)
-    _persons(run, out, ids, start, end, fy_start)
-    _compute_shared(run, out, ids, start, end, start_utc, end_utc)
+    out: dict[int, dict[str, Values]] = {gid: {} for gid in ids}
+    for span in spans:
+        if span.kind != "month":
+            continue
+        start, end = span.bounds
+        part = {gid: empty_values() for gid in ids}
+        start_utc, end_utc = _utc_bounds(start, end, tz)
+        _contact_totals(run, part, ids, start, end)
+        _persons(run, part, ids, start, end, fiscal_year_start(start, fy_start_month))
+        _referrals(run, part, ids, start, end)
+        _appointments(run, part, ids, start_utc, end_utc)
+        _trainings(run, part, ids, start_utc, end_utc)
+        _members(run, part, ids, start, end)
+        for gid in ids:
+            out[gid][span.key] = part[gid]
+    for span in spans:
+        if span.kind == "month":
+            continue
+        start, end = span.bounds
+        part = {gid: empty_values() for gid in ids}
+        start_utc, end_utc = _utc_bounds(start, end, tz)
+        _persons(run, part, ids, start, end, None)
+        _referrals(run, part, ids, start, end)
+        _training_participants(run, part, ids, start_utc, end_utc)
+        months = span.months
+        for gid in ids:
+            values = part[gid]
+            by_month = [out[gid][m] for m in months]
+            for indicator in indicators.CATALOGUE:
+                code = indicator.code
+                if indicator.aggregation == "last":
+                    values[code] = dict(by_month[-1][code])
+                elif indicator.additive_in_year:
+                    values[code] = {
+                        cell: _add([mv[code][cell] for mv in by_month], indicator.decimals)
+                        for cell in indicator.cells}
+            out[gid][span.key] = values
     return out
 
 
-def _in_month(ids: list[int], start: date, end: date):  # type: ignore[no-untyped-def]
+def _add(values: list[int | float], decimals: int) -> int | float:
+    total = sum(values)
+    return round(total, decimals) if decimals else int(total)
+
+
+def _in_period(ids: list[int], start: date, end: date):  # type: ignore[no-untyped-def]
     return and_(Contact.group_id.in_(ids), Contact.deleted_at.is_(None),
                 Contact.occurred_on >= start, Contact.occurred_on < end)
 
@@ -140,7 +284,7 @@ def _contact_totals(run, out: dict, ids: list[int], start: date, end: date  # ty
             func.coalesce(func.sum(Contact.lubricants), 0),
             func.coalesce(func.sum(Contact.leaflets), 0),
             func.coalesce(func.sum(Contact.self_test_kits), 0),
-        ).where(_in_month(ids, start, end)).group_by(Contact.group_id)
+        ).where(_in_period(ids, start, end)).group_by(Contact.group_id)
     ):
         v = out[row[0]]
         for code, value in zip(
@@ -151,72 +295,78 @@ def _contact_totals(run, out: dict, ids: list[int], start: date, end: date  # ty
 
 
 def _persons(run, out: dict, ids: list[int], start: date, end: date,  # type: ignore[no-untyped-def]
-             fy_start: date) -> None:
-    """Family 2: unique individuals reached, and those reached for the first time this year,
-    by sex and age band.
+             fy_start: date | None) -> None:
+    """Family 2: unique individuals reached in [start, end), and (with `fy_start`) those
+    reached for the first time this year, by sex and age band.
 
-    The month's distinct (group, client) pairs come first, joined to their client. A client
-    first met on or after the month's first day is new this year; any other is probed once
+    The period's distinct (group, client) pairs come first, joined to their client. A client
+    first met on or after the period's first day is new this year; any other is probed once
     for a live contact earlier in the year, an index-only lookup in
     ix_contacts_group_id_client_id_occurred_on_live (never a scan of the year's contacts).
     """
     persons = (
         select(Contact.group_id, Contact.client_id)
-        .where(_in_month(ids, start, end), Contact.client_id.is_not(None))
+        .where(_in_period(ids, start, end), Contact.client_id.is_not(None))
         .distinct()
         .subquery("persons")
     )
-    earlier = aliased(Contact, name="earlier")
-    seen_before = exists().where(
-        earlier.group_id == persons.c.group_id,
-        earlier.client_id == persons.c.client_id,
-        earlier.client_id.is_not(None),  # lets PostgreSQL use the partial index
-        earlier.deleted_at.is_(None),
-        earlier.occurred_on >= fy_start,
-        earlier.occurred_on < start,
-    )
-    first_time = or_(Client.first_contact_on >= start, ~seen_before)
-    for gid, sex, band, reached, first in run(
-        select(persons.c.group_id, Client.sex, Client.age_band, func.count(),
-               func.count().filter(first_time))
+    columns = [persons.c.group_id, Client.sex, Client.age_band, func.count()]
+    if fy_start is not None:
+        earlier = aliased(Contact, name="earlier")
+        seen_before = exists().where(
+            earlier.group_id == persons.c.group_id,
+            earlier.client_id == persons.c.client_id,
+            earlier.client_id.is_not(None),  # lets PostgreSQL use the partial index
+            earlier.deleted_at.is_(None),
+            earlier.occurred_on >= fy_start,
+            earlier.occurred_on < start,
+        )
+        columns.append(func.count().filter(or_(Client.first_contact_on >= start,
+                                               ~seen_before)))
+    for row in run(
+        select(*columns)
         .select_from(persons)
         .join(Client, and_(Client.group_id == persons.c.group_id,
                            Client.id == persons.c.client_id))
         .group_by(persons.c.group_id, Client.sex, Client.age_band)
     ):
+        gid, sex, band = row[0], row[1], row[2]
         cell = _sex_age_cell(sex, band)
-        for code, value in (("reached", reached), ("reached_first_time", first)):
+        for code, value in zip(("reached", "reached_first_time"), row[3:], strict=False):
             out[gid][code][cell] += int(value)
             out[gid][code][TOTAL] += int(value)
 
 
-def _compute_shared(run, out: dict, ids: list[int], start: date, end: date,  # type: ignore[no-untyped-def]
-                    start_utc: datetime, end_utc: datetime) -> None:
-    """Families 3 to 6 (referrals, appointments, trainings, members), one GROUP BY group_id
-    statement each. Like families 1 and 2 above, shared by the per-group path and the batch
-    path (report_batch): one definition of every indicator."""
-    live = Contact.deleted_at.is_(None)
-    # 3. persons referred and persons whose referral was completed, by service
+def _referrals(run, out: dict, ids: list[int], start: date, end: date  # type: ignore[no-untyped-def]
+               ) -> None:
+    """Family 3: persons referred, and persons whose referral was completed, by service.
+
+    Both conditions are bounded by the period's dates (ix_referrals_group_id_referred_on and
+    the completed-on index); each referral found then probes its contact by primary key to
+    leave out deleted contacts, so the statement never reads the contact history."""
     person = func.coalesce(Referral.client_id, -Referral.id)  # no client code: one person
     referred = and_(Referral.referred_on >= start, Referral.referred_on < end)
     completed = and_(Referral.status == "completed", Referral.completed_on >= start,
                      Referral.completed_on < end)
+    live = exists().where(Contact.group_id == Referral.group_id,
+                          Contact.id == Referral.contact_id, Contact.deleted_at.is_(None))
     for gid, service, n_referred, n_completed in run(
         select(
             Referral.group_id, Referral.service,
             func.count(distinct(person)).filter(referred),
             func.count(distinct(person)).filter(completed),
         )
-        .join(Contact, and_(Contact.group_id == Referral.group_id,
-                            Contact.id == Referral.contact_id))
-        .where(Referral.group_id.in_(ids), live, or_(referred, completed))
+        .where(Referral.group_id.in_(ids), or_(referred, completed), live)
         .group_by(Referral.group_id, Referral.service)
     ):
         if service in out[gid]["referred"]:
             out[gid]["referred"][service] = int(n_referred)
             out[gid]["referral_completed"][service] = int(n_completed)
 
-    # 4. appointments kept (scheduled in the month, in the group's local time)
+
+def _appointments(run, out: dict, ids: list[int], start_utc: datetime,  # type: ignore[no-untyped-def]
+                  end_utc: datetime) -> None:
+    """Family 4: appointments kept (scheduled in the period, in the group's local time)."""
     for gid, kept in run(
         select(Appointment.group_id, func.count())
         .where(Appointment.group_id.in_(ids), Appointment.status == "attended",
@@ -225,26 +375,41 @@ def _compute_shared(run, out: dict, ids: list[int], start: date, end: date,  # t
     ):
         out[gid]["appointments_kept"][TOTAL] = int(kept)
 
-    # 5. trainings held, their hours and distinct participants
-    held = and_(Training.group_id.in_(ids), Training.status == "held",
+
+def _held(ids: list[int], start_utc: datetime, end_utc: datetime):  # type: ignore[no-untyped-def]
+    return and_(Training.group_id.in_(ids), Training.status == "held",
                 Training.starts_at >= start_utc, Training.starts_at < end_utc)
+
+
+def _trainings(run, out: dict, ids: list[int], start_utc: datetime,  # type: ignore[no-untyped-def]
+               end_utc: datetime) -> None:
+    """Family 5: trainings held, their hours and distinct participants."""
     for gid, n, minutes in run(
         select(Training.group_id, func.count(),
                func.coalesce(func.sum(Training.duration_minutes), 0))
-        .where(held).group_by(Training.group_id)
+        .where(_held(ids, start_utc, end_utc)).group_by(Training.group_id)
     ):
         out[gid]["trainings_held"][TOTAL] = int(n)
         out[gid]["training_hours"][TOTAL] = round(int(minutes) / 60, 1)
+    _training_participants(run, out, ids, start_utc, end_utc)
+
+
+def _training_participants(run, out: dict, ids: list[int], start_utc: datetime,  # type: ignore[no-untyped-def]
+                           end_utc: datetime) -> None:
     for gid, n in run(
         select(Attendance.group_id, func.count(distinct(Attendance.member_id)))
         .join(Training, and_(Training.group_id == Attendance.group_id,
                              Training.id == Attendance.training_id))
-        .where(held, Attendance.status == "attended")
+        .where(_held(ids, start_utc, end_utc), Attendance.status == "attended")
         .group_by(Attendance.group_id)
     ):
         out[gid]["training_participants"][TOTAL] = int(n)
 
-    # 6. active members and peer educators
+
+def _members(run, out: dict, ids: list[int], start: date, end: date  # type: ignore[no-untyped-def]
+             ) -> None:
+    """Family 6: active members and peer educators of the month (a state: a quarter or a
+    year takes its last month's)."""
     active = and_(
         Member.group_id.in_(ids),
         or_(Member.joined_on.is_(None), Member.joined_on < end),
@@ -276,13 +441,43 @@ def _group_setup(group: PeerGroup) -> tuple[int, int]:
     return max(int(k or 5), 1), (own.fiscal_year_start_month if own else 1)
 
 
-def compute_group(group_id: int, period: str) -> dict[str, dict[str, int | float]]:
+def compute_group(group_id: int, period: str) -> Values:
     """The unsuppressed values of one group-month (the coordinator's preview)."""
     group = db.session.get(PeerGroup, group_id)
     assert group is not None
     _, fy = _group_setup(group)
     with tenancy.group_context(group_id):
         return compute([group_id], period, tz=group.timezone, fy_start_month=fy)[group_id]
+
+
+def closed_through(group_ids: Sequence[int], month: str, fy_start_month: int) -> dict[int, str]:
+    """For each group, the month to close when `month` is (re)closed: `month` itself, or
+    the latest month already closed in its reporting year, so that recomputing an earlier
+    month never sets the quarter and year to date back."""
+    key = year_span(month, fy_start_month).key
+    out = dict.fromkeys(group_ids, month)
+    for gid, through in db.session.execute(
+        select(ReportSnapshot.group_id, func.max(ReportSnapshot.through))
+        .where(ReportSnapshot.group_id.in_(list(group_ids)), ReportSnapshot.period == key)
+        .group_by(ReportSnapshot.group_id)
+    ):
+        if through and through > month:
+            out[gid] = through
+    return out
+
+
+def compute_group_set(group_id: int, month: str) -> tuple[list[Span], dict[str, Values]]:
+    """The unsuppressed values of every period published when `month` closes (through the
+    latest month already closed in its year, see `closed_through`)."""
+    group = db.session.get(PeerGroup, group_id)
+    assert group is not None
+    _, fy = _group_setup(group)
+    month = closed_through([group_id], month, fy)[group_id]
+    spans = published_set(month, fy)
+    with tenancy.group_context(group_id):
+        values = compute_set(_session_run, [group_id], spans, tz=group.timezone,
+                             fy_start_month=fy)[group_id]
+    return spans, values
 
 
 # --- snapshots -------------------------------------------------------------------------------
@@ -305,41 +500,111 @@ def latest_snapshot(group_id: int, period: str) -> ReportSnapshot | None:
     )
 
 
-def snapshot_payload(raw: dict[str, dict[str, int | float]], period: str, k: int) -> dict:
-    return {"schema": SCHEMA_VERSION, "period": period, "threshold": k,
-            "values": suppress_indicators(raw, k)}
+def publish(spans: Sequence[Span], raw: dict[str, Values], k: int) -> dict[str, dict]:
+    """The payloads the department sees for a published set: suppressed across periods."""
+    periods = [Period(s.key, tuple(s.months) if s.kind != "month" else ()) for s in spans]
+    published = suppress_published_set({s.key: raw[s.key] for s in spans}, periods, k)
+    return {s.key: {"schema": SCHEMA_VERSION, "period": s.key, "period_type": s.kind,
+                    "first": s.first, "through": s.through, "threshold": k,
+                    "values": published[s.key]} for s in spans}
 
 
-def store_snapshot(group: PeerGroup, period: str, payload: dict, reason: str
-                   ) -> tuple[ReportSnapshot, bool]:
-    """Write `payload` as the next version unless it equals the latest one."""
+def moved_indicators(before: dict, after: dict) -> list[str]:
+    """Codes of the indicators whose published values differ between two payloads."""
+    old, new = before.get("values", {}), after.get("values", {})
+    return [i.code for i in indicators.CATALOGUE if old.get(i.code) != new.get(i.code)]
+
+
+def new_version(group_id: int, department_id: int, span: Span, payload: dict, reason: str,
+                latest: tuple[int, str, int, str | None, dict] | None) -> ReportSnapshot | None:
+    """The next version of one period unless its payload equals the latest one
+    (`latest`: version, checksum, department id, through, payload). A new version of the
+    same period through the same month is a revision: it records which indicators moved."""
     digest = checksum(payload)
-    latest = latest_snapshot(group.id, period)
-    if latest is not None and latest.checksum == digest \
-            and latest.department_id == group.department_id:
-        return latest, False
+    if latest is not None and latest[1] == digest and latest[2] == department_id:
+        return None
+    changed = None
+    if latest is not None and latest[3] == span.through:
+        changed = moved_indicators(latest[4], payload)
     snapshot = ReportSnapshot(
-        department_id=group.department_id, group_id=group.id, period=period,
-        version=(latest.version + 1) if latest else 1, payload=payload, checksum=digest,
-        reason=reason,
-    )
+        department_id=department_id, group_id=group_id, period=span.key,
+        period_type=span.kind, through=span.through,
+        version=latest[0] + 1 if latest else 1, payload=payload, checksum=digest,
+        reason=reason, changed=changed)
     db.session.add(snapshot)
-    db.session.flush()
-    audit.record("report.snapshot_created", "report_snapshot", snapshot.id,
-                 group_id=group.id, department_id=group.department_id,
-                 period=period, version=snapshot.version)
-    return snapshot, True
+    return snapshot
 
 
-def build_snapshot(group_id: int, period: str, reason: str = "monthly"
-                   ) -> tuple[ReportSnapshot, bool]:
-    """Compute, suppress and store one group-month; returns (snapshot, created)."""
+def latest_versions(group_ids: Sequence[int], keys: Sequence[str]
+                    ) -> dict[tuple[int, str], tuple[int, str, int, str | None, dict]]:
+    """The latest version of each (group, period) among `keys`, in two statements."""
+    newest = (
+        select(ReportSnapshot.group_id, ReportSnapshot.period,
+               func.max(ReportSnapshot.version).label("version"))
+        .where(ReportSnapshot.group_id.in_(list(group_ids)),
+               ReportSnapshot.period.in_(list(keys)))
+        .group_by(ReportSnapshot.group_id, ReportSnapshot.period).subquery()
+    )
+    return {
+        (row.group_id, row.period): (row.version, row.checksum, row.department_id, row.through,
+                                     row.payload)
+        for row in db.session.scalars(
+            select(ReportSnapshot).join(newest, and_(
+                newest.c.group_id == ReportSnapshot.group_id,
+                newest.c.period == ReportSnapshot.period,
+                newest.c.version == ReportSnapshot.version)))
+    }
+
+
+def store_set(group_id: int, department_id: int, spans: Sequence[Span], raw: dict[str, Values],
+              k: int, reason: str, latest: dict | None = None
+              ) -> list[tuple[ReportSnapshot | None, Span]]:
+    """Suppress a published set and add a version of every period whose payload changed
+    (None for the others). Flushes, never commits."""
+    if latest is None:
+        latest = latest_versions([group_id], [s.key for s in spans])
+    payloads = publish(spans, raw, k)
+    out = [(new_version(group_id, department_id, span, payloads[span.key], reason,
+                        latest.get((group_id, span.key))), span) for span in spans]
+    fresh = [snap for snap, _ in out if snap is not None]
+    if fresh:
+        db.session.flush()
+        for snap in fresh:
+            audit.record("report.snapshot_created", "report_snapshot", snap.id,
+                         group_id=group_id, department_id=department_id,
+                         period=snap.period, version=snap.version)
+    return out
+
+
+def close_month(group_id: int, month: str, reason: str = "monthly"
+                ) -> list[tuple[ReportSnapshot, bool]]:
+    """Compute, suppress and store every period published when `month` closes (the month,
+    its quarter and its year to date, and the year's earlier months and quarters, which a
+    late correction may have changed); returns (current snapshot, created) per period."""
     group = db.session.get(PeerGroup, group_id)
     if group is None:
         raise ValueError("unknown group")
     k, _ = _group_setup(group)
-    raw = compute_group(group_id, period)
-    return store_snapshot(group, period, snapshot_payload(raw, period, k), reason)
+    spans, raw = compute_group_set(group_id, month)
+    out: list[tuple[ReportSnapshot, bool]] = []
+    for snap, span in store_set(group.id, group.department_id, spans, raw, k, reason):
+        if snap is not None:
+            out.append((snap, True))
+        else:
+            current = latest_snapshot(group.id, span.key)
+            assert current is not None
+            out.append((current, False))
+    return out
+
+
+def build_snapshot(group_id: int, period: str, reason: str = "monthly"
+                   ) -> tuple[ReportSnapshot, bool]:
+    """Close the month `period` for one group (see `close_month`); returns the month's
+    (snapshot, created)."""
+    for snap, created in close_month(group_id, period, reason):
+        if snap.period == period:
+            return snap, created
+    raise AssertionError("the published set always holds its month")
 
 
 def group_snapshots(group_id: int, limit: int = 60) -> list[ReportSnapshot]:
@@ -375,6 +640,28 @@ def groups_due(now_utc: datetime) -> list[tuple[int, str]]:
         ):
             due.append((gid, period))
     return due
+
+
+def groups_to_revise(now_utc: datetime) -> list[tuple[int, str]]:
+    """(group id, month to close again) of every active group whose local time is 03:xx:
+    its last closed month (which recomputes the reporting year so far), and in the first
+    quarter of a reporting year also the previous year's last month. Cheap: reads ids,
+    timezones and year starts only."""
+    out: list[tuple[int, str]] = []
+    for gid, tz, fy in db.session.execute(
+        select(PeerGroup.id, PeerGroup.timezone, Department.fiscal_year_start_month)
+        .join(Department, Department.id == PeerGroup.department_id)
+        .where(PeerGroup.is_active.is_(True))
+    ):
+        local = now_utc.astimezone(ZoneInfo(tz))
+        if local.hour != 3:
+            continue
+        month = previous_month(local.date())
+        out.append((gid, month))
+        first = year_span(month, fy or 1).first
+        if month < add_months(first, 3):
+            out.append((gid, add_months(first, -1)))
+    return out
 
 
 # --- Department side: snapshots only ----------------------------------------------------------
@@ -429,6 +716,69 @@ class Totals:
         if out.reports and out.suppressed and not out.value:
             out.reports = out.suppressed  # everything hidden: show as suppressed
         return out
+
+
+def is_period_key(key: str) -> bool:
+    """Whether `key` names a snapshot period (YYYY-MM, YYYY-Qn, YYYY or YYYY-FYmm)."""
+    if len(key) == 9 and key[4:7] == "-FY" and key[:4].isdigit() and key[7:].isdigit():
+        return 1 <= int(key[7:]) <= 12
+    try:
+        parse_spec(key)
+    except ValueError:
+        return False
+    return True
+
+
+def covered_through(snapshots: Iterable[ReportSnapshot]) -> str | None:
+    """The last month the period's snapshots cover (a quarter or year so far)."""
+    return max((s.through or s.period for s in snapshots), default=None)
+
+
+@dataclass(frozen=True)
+class Revision:
+    group_id: int
+    version: int
+    generated_at: datetime
+    changed: tuple[str, ...]
+
+
+def revisions(snapshots: Iterable[ReportSnapshot]) -> list[Revision]:
+    """The current snapshots that revise an earlier version (a late correction), newest
+    first, with the indicators that moved."""
+    return sorted(
+        (Revision(s.group_id, s.version, s.generated_at, tuple(s.changed or ()))
+         for s in snapshots if s.changed),
+        key=lambda r: r.generated_at, reverse=True)
+
+
+@dataclass
+class Progress:
+    """Progress against yearly targets: (indicator, value, target, percent, expected percent
+    by now) per indicator, and how much of the year the figures cover."""
+
+    rows: list[tuple[indicators.Indicator, Cell, int | None, int | None, int | None]]
+    elapsed: int | None
+    through: str | None
+
+
+def target_progress(year_totals: Totals, year_targets: dict[str, int], year: Span,
+                    through: str | None) -> Progress:
+    """Each indicator's progress from its own aggregation (the year's snapshot: distinct
+    persons of the year, the last month's state, the sum of events), against the share of
+    the year its figures cover. A `last` indicator (a state) is compared as it stands: a
+    share of the year means nothing for it."""
+    elapsed = None
+    if through is not None:
+        covered = len(months_between(year.first, min(through, year.through)))
+        elapsed = round(100 * covered / 12)
+    rows = []
+    for i in indicators.CATALOGUE:
+        cell = year_totals.headline(i.code)
+        target = year_targets.get(i.code)
+        pct = round(100 * cell.value / target) if target else None
+        expected = elapsed if target and i.aggregation != "last" else None
+        rows.append((i, cell, target, pct, expected))
+    return Progress(rows, elapsed, through)
 
 
 def period_months(spec: str, fy_start_month: int = 1) -> list[str]:

@@ -33,22 +33,31 @@ def reports_engine(database):  # type: ignore[no-untyped-def]
     engine.dispose()
 
 
-def batch_values(engine, ids, period):  # type: ignore[no-untyped-def]
+def batch_sets(engine, ids, period):  # type: ignore[no-untyped-def]
+    """Every published period of each group when `period` closes, by the batch path."""
     setups = report_batch.group_setups(ids)
     with engine.connect() as conn:
         return report_batch.compute_all(conn, list(setups.values()), period)
 
 
+def batch_values(engine, ids, period):  # type: ignore[no-untyped-def]
+    return {gid: by_key[period] for gid, by_key in batch_sets(engine, ids, period).items()}
+
+
 def assert_same(engine, ids, periods):  # type: ignore[no-untyped-def]
+    """Both paths give the same values of every period published when a month closes
+    (the month, its quarter and year to date, the year's earlier months and quarters)."""
     for period in periods:
-        batched = batch_values(engine, ids, period)
+        batched = batch_sets(engine, ids, period)
         assert set(batched) == set(ids)
         for gid in ids:
-            per_group = reports.compute_group(gid, period)
-            for code, cells in per_group.items():
-                for cell, value in cells.items():
-                    assert batched[gid][code][cell] == value, (gid, period, code, cell)
-            assert batched[gid] == per_group
+            spans, per_group = reports.compute_group_set(gid, period)
+            assert set(batched[gid]) == {s.key for s in spans}
+            for key, values in per_group.items():
+                for code, cells in values.items():
+                    for cell, value in cells.items():
+                        assert batched[gid][key][code][cell] == value, (gid, key, code, cell)
+            assert batched[gid][period] == reports.compute_group(gid, period)
 
 
 @pytest.fixture
@@ -142,13 +151,17 @@ def test_random_groups_both_paths_agree(db, make_group, builder, reports_engine,
     assert_same(reports_engine, ids, ["2024-01", "2024-03", "2024-04", "2024-06", "2024-08"])
 
 
-def test_build_snapshots_writes_what_the_per_group_path_writes(db, golden_pair, reports_engine
+def test_build_snapshots_writes_what_the_per_group_path_writes(db, golden_pair, reports_engine,
+                                                               builder
                                                                ):  # type: ignore[no-untyped-def]
     golden, other = golden_pair
     outcomes = report_batch.build_snapshots(golden_pair, "2024-05", "monthly", reports_engine)
     db.session.commit()
-    assert sorted((o.group_id, o.version, o.created) for o in outcomes) == [
-        (golden, 1, True), (other, 1, True)]
+    assert sorted((o.group_id, o.version, o.created) for o in outcomes
+                  if o.period == "2024-05") == [(golden, 1, True), (other, 1, True)]
+    # Each group's published set: Jan-May, Q1, Q2 to date, 2024 to date.
+    assert sorted({o.period for o in outcomes}) == [
+        "2024", "2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-Q1", "2024-Q2"]
     batch_payload = reports.latest_snapshot(golden, "2024-05").payload
     # The per-group path finds nothing to change: same suppressed values, same checksum.
     snapshot, created = reports.build_snapshot(golden, "2024-05", "refresh")
@@ -159,17 +172,18 @@ def test_build_snapshots_writes_what_the_per_group_path_writes(db, golden_pair, 
     assert batch_payload["values"]["reached"]["F:18-24"] is None  # 2 people: suppressed
     # A late correction: a new version for that group only, on the next run.
     group = db.session.get(PeerGroup, golden)
-    from tests.reports.conftest import Builder
-
-    Builder(group, snapshot.id).contact(date(2024, 5, 9), None, "group_session",
+    builder(group).contact(date(2024, 5, 9), None, "group_session",
                                         participants_count=3)
     db.session.commit()
     outcomes = report_batch.build_snapshots(golden_pair, "2024-05", "monthly", reports_engine)
     db.session.commit()
-    assert sorted((o.group_id, o.version, o.created) for o in outcomes) == [
-        (golden, 2, True), (other, 1, False)]
+    assert sorted((o.group_id, o.period, o.version) for o in outcomes if o.created) == [
+        (golden, "2024", 2), (golden, "2024-05", 2), (golden, "2024-Q2", 2)]
+    assert reports.latest_snapshot(golden, "2024-05").changed == [
+        "contacts", "group_sessions", "group_session_participants"]
     versions = db.session.scalars(
-        select(ReportSnapshot.version).where(ReportSnapshot.group_id == golden)
+        select(ReportSnapshot.version).where(ReportSnapshot.group_id == golden,
+                                             ReportSnapshot.period == "2024-05")
         .order_by(ReportSnapshot.version)).all()
     assert versions == [1, 2]
 
@@ -219,15 +233,17 @@ def test_fanout_with_the_reports_engine_runs_one_batch(db, app, make_group, buil
         db.session.remove()
         snapshots = list(db.session.scalars(select(ReportSnapshot)))
         assert {s.group_id for s in snapshots} == set(ids)
-        assert {s.period for s in snapshots} == {period}
-        by_group = {s.group_id: s.payload["values"] for s in snapshots}
+        spans = reports.published_set(period, 1)
+        assert {s.period for s in snapshots} == {s.key for s in spans}
+        by_group = {s.group_id: s.payload["values"] for s in snapshots if s.period == period}
         assert by_group[ids[0]]["condoms"]["total"] == 7
         assert by_group[ids[0]]["reached"]["total"] is None  # one person: suppressed
         assert monthly_fanout() == 0
         # Run again on demand: values unchanged, no new version.
         assert build_period_snapshots.apply_async(
             (ids, period, "refresh")).get() == 0
-        assert db.session.scalar(select(func.count()).select_from(ReportSnapshot)) == 3
+        assert db.session.scalar(select(func.count()).select_from(ReportSnapshot)) == \
+            3 * len(spans)
     finally:
         app.config["REPORTS_DATABASE_URL"] = None
         app.extensions.pop("harmnet_reports_engine", None)

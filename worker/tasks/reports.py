@@ -1,4 +1,5 @@
-"""Monthly reports: the hourly fan-out, one snapshot task per group, DHIS2 pushes."""
+"""Reports: the hourly fan-out (months closing, and the daily look for late corrections),
+the snapshot tasks, DHIS2 pushes."""
 
 from __future__ import annotations
 
@@ -21,19 +22,24 @@ def monthly_fanout() -> int:
     """Hourly: enqueue the previous month's snapshot of every group whose local time is
     02:xx on day 1 (or that missed it). Reads only ids and timezones."""
     try:
-        due = service.groups_due(datetime.now(UTC))
+        now = datetime.now(UTC)
+        due = service.groups_due(now)
+        # Once a day per group (03:xx local), the published periods of the year so far are
+        # recomputed: a late correction to a closed period makes a new version by itself.
+        due += [(gid, period, "revision") for gid, period in service.groups_to_revise(now)]
+        due = [(item[0], item[1], item[2] if len(item) > 2 else "monthly") for item in due]
     finally:
         db.session.rollback()
     if report_batch.reports_engine() is not None:
         # One set-based task per month for all due groups (REPORTS_DATABASE_URL is set).
-        by_period: dict[str, list[int]] = {}
-        for group_id, period in due:
-            by_period.setdefault(period, []).append(group_id)
-        for period, group_ids in sorted(by_period.items()):
-            build_period_snapshots.apply_async((group_ids, period, "monthly"), queue=QUEUE)
+        by_period: dict[tuple[str, str], list[int]] = {}
+        for group_id, period, reason in due:
+            by_period.setdefault((period, reason), []).append(group_id)
+        for (period, reason), group_ids in sorted(by_period.items()):
+            build_period_snapshots.apply_async((group_ids, period, reason), queue=QUEUE)
         return len(due)
-    for group_id, period in due:
-        build_group_snapshot.apply_async((group_id, period, "monthly"), queue=QUEUE)
+    for group_id, period, reason in due:
+        build_group_snapshot.apply_async((group_id, period, reason), queue=QUEUE)
     return len(due)
 
 
@@ -68,23 +74,27 @@ def build_period_snapshots(group_ids: list[int], period: str, reason: str = "mon
 
 @shared_task(name="worker.tasks.reports.build_group_snapshot")
 def build_group_snapshot(group_id: int, period: str, reason: str = "monthly") -> int | None:
-    """Compute one group-month under its tenant context and store a version if it changed;
-    then push the new version to every department that asked for DHIS2 pushes."""
+    """Close one group-month under its tenant context: store a version of each published
+    period (month, quarter and year to date, the year's earlier periods) that changed; then
+    push the new versions to every department that asked for DHIS2 pushes. Returns the
+    month's new snapshot id, or None when it did not change."""
     try:
-        snapshot, created = service.build_snapshot(group_id, period, reason)
+        results = service.close_month(group_id, period, reason)
         pushes = []
-        if created:
-            pushes = [dhis2.start_push(dept, snapshot.id).id
-                      for dept in dhis2.push_targets(snapshot)]
+        for snapshot, created in results:
+            if created:
+                pushes += [dhis2.start_push(dept, snapshot.id).id
+                           for dept in dhis2.push_targets(snapshot)]
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    log.info("report snapshot group=%s period=%s version=%s created=%s", group_id, period,
-             snapshot.version, created)
+    created_ids = {s.period: s.id for s, created in results if created}
+    log.info("report snapshots group=%s month=%s created=%s", group_id, period,
+             len(created_ids))
     for push_id in pushes:
         push_to_dhis2.apply_async((push_id,), queue=QUEUE)
-    return snapshot.id if created else None
+    return created_ids.get(period)
 
 
 @shared_task(name="worker.tasks.reports.push_to_dhis2", bind=True,
