@@ -158,6 +158,17 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
     (rule 3; needed where keys sit in several equations)."""
     hidden = set(suppress(values, equations, k, person_keys))
     while True:
+        # An equation with a published total whose suppressed members are all 0 pins them
+        # to 0 (counts are never negative): suppress a positive member (or the total) too.
+        pinned = next((eq for eq in equations if eq.total not in hidden
+                       and any(m in hidden for m in eq.members)
+                       and not any(values[m] for m in eq.members if m in hidden)), None)
+        if pinned is not None:
+            positive = [m for m in pinned.members if m not in hidden and values[m] > 0]
+            hidden.add(min(positive, key=lambda m: (values[m], m)) if positive
+                       else pinned.total)
+            hidden = set(_complete(values, equations, hidden))
+            continue
         fixed = determined(equations, hidden)
         if not fixed:
             return frozenset(hidden)
