@@ -31,6 +31,7 @@ EXPORT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
     "xml": "application/xml",
+    "xsd": "application/xml",
 }
 
 
@@ -190,8 +191,10 @@ def export(fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in EXPORT_TYPES:
         abort(404)
     spec, span = _period()
-    rows = exports.export_rows(g.department.id, [span.key])
     codes = exports.code_map(g.department.id)
+    if fmt == "xsd":  # the schema of the ADX export, from the catalogue and the mapping
+        return Response(exports.adx_schema(codes), mimetype=EXPORT_TYPES[fmt])
+    rows = exports.export_rows(g.department.id, [span.key])
     if fmt == "csv":
         body: str | bytes = exports.to_csv(rows, codes, _locale())
     elif fmt == "xlsx":
@@ -199,13 +202,15 @@ def export(fmt: str):  # type: ignore[no-untyped-def]
     elif fmt == "json":
         body = exports.to_dhis2_json(rows, codes)
     else:
-        body = exports.to_adx(rows, codes)
+        body = exports.to_adx(rows, codes,
+                              "dhis2" if request.args.get("flavour") == "dhis2" else "ihe")
     audit.record("report.exported", "department", g.department.id, format=fmt, period=spec)
     db.session.commit()
     name = f"harmnet-{g.department.code}-{spec}" + (
         {"json": "-dhis2.json", "xml": "-adx.xml"}.get(fmt) or f".{fmt}")
-    return Response(body, mimetype=EXPORT_TYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response = Response(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response.headers["Content-Type"] = EXPORT_TYPES[fmt]  # as written: one charset, no more
+    return response
 
 
 @bp.post("/refresh")

@@ -14,7 +14,7 @@ from ._types import BigId, JSONType, UTCDateTime, utcnow
 
 SNAPSHOT_REASONS = ("monthly", "refresh", "seed", "revision")
 PERIOD_TYPES = ("month", "quarter", "year")
-MAPPING_KINDS = ("dataset", "orgunit", "element", "coc")
+MAPPING_KINDS = ("dataset", "orgunit", "element", "total", "coc")
 
 
 class ReportSnapshot(db.Model):
@@ -80,7 +80,8 @@ class CodeMapping(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     department_id: Mapped[int] = mapped_column(BigId, ForeignKey("departments.id"))
-    #: dataset | orgunit | element | coc
+    #: dataset | orgunit | element | total (a disaggregated indicator's total: its own data
+    #: element, or "-" to leave it out) | coc
     kind: Mapped[str] = mapped_column(String(10))
     #: "" (dataset), "dept:<code>" / "group:<slug>" (orgunit), an indicator code (element),
     #: a cell key (coc).

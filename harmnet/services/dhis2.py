@@ -1,4 +1,9 @@
-"""Optional push of new snapshots to a department's DHIS2-compatible endpoint."""
+"""Optional push of new snapshots to a department's DHIS2-compatible endpoint.
+
+A new version is sent with CREATE_AND_UPDATE; the values an earlier version published and
+the new one no longer does (a cell now suppressed, a total now left out) are withdrawn with
+a second request under DHIS2's DELETE import strategy. The server's import summary is read
+value by value: its conflicts are recorded on the push, not just the HTTP status."""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ class Outcome:
     retry: bool
     http_status: int | None
     message: str
+    conflicts: int = 0
 
 
 def settings_for(department_id: int) -> Dhis2Settings | None:
@@ -63,25 +69,37 @@ def start_push(department_id: int, snapshot_id: int) -> Dhis2Push:
     return push
 
 
-def _summary(body: bytes) -> str:
-    """The import counts of a DHIS2 import summary (old and new response shapes)."""
+def _summary(body: bytes) -> tuple[str, int]:
+    """The import counts and conflicts of a DHIS2 import summary (old and new response
+    shapes): a short text, and how many values the server refused."""
     try:
         data = json.loads(body or b"{}")
     except ValueError:
-        return ""
+        return "", 0
     if isinstance(data, dict) and isinstance(data.get("response"), dict):
         data = data["response"]
-    counts = data.get("importCount") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return "", 0
+    conflicts = data.get("conflicts") if isinstance(data.get("conflicts"), list) else []
+    counts = data.get("importCount")
     if not isinstance(counts, dict):
-        return str(data.get("status", ""))[:40] if isinstance(data, dict) else ""
-    parts = [f"{k}={int(counts.get(k, 0))}" for k in ("imported", "updated", "ignored",
-                                                      "deleted")]
-    return " ".join([str(data.get("status", "")), *parts]).strip()
+        text = str(data.get("status", ""))[:40]
+    else:
+        parts = [f"{k}={int(counts.get(k, 0))}" for k in ("imported", "updated", "ignored",
+                                                          "deleted")]
+        text = " ".join([str(data.get("status", "")), *parts]).strip()
+    if conflicts:
+        # The server names the refused code and why (codes and counts: nothing personal).
+        said = "; ".join(f"{c.get('object') or ','.join(map(str, c.get('objects') or {}))}: "
+                         f"{c.get('value', '')}" for c in conflicts if isinstance(c, dict))
+        text += f" conflicts={len(conflicts)}: {said}"
+    return text, len(conflicts)
 
 
-def send(settings: Dhis2Settings, document: dict) -> Outcome:
+def send(settings: Dhis2Settings, document: dict, strategy: str = "CREATE_AND_UPDATE"
+         ) -> Outcome:
     """POST a dataValueSets document; classify the answer (retry on 429, 5xx, network)."""
-    query = urllib.parse.urlencode({"idScheme": "CODE", "importStrategy": "CREATE_AND_UPDATE"})
+    query = urllib.parse.urlencode({"idScheme": "CODE", "importStrategy": strategy})
     url = settings.url + ("&" if "?" in settings.url else "?") + query
     if not url.startswith(("http://", "https://")):
         return Outcome(False, False, None, "bad_url")
@@ -94,10 +112,12 @@ def send(settings: Dhis2Settings, document: dict) -> Outcome:
         request.add_header("Authorization", "Basic " + token.decode())
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            return Outcome(True, False, response.status, _summary(response.read()))
+            text, conflicts = _summary(response.read())
+            return Outcome(True, False, response.status, text, conflicts)
     except urllib.error.HTTPError as exc:
         retry = exc.code == 429 or exc.code >= 500
-        return Outcome(False, retry, exc.code, _summary(exc.read()) or f"http_{exc.code}")
+        text, conflicts = _summary(exc.read())
+        return Outcome(False, retry, exc.code, text or f"http_{exc.code}", conflicts)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         return Outcome(False, True, None, type(exc).__name__)
 
@@ -113,15 +133,44 @@ def attempt(push_id: int) -> Outcome:
         outcome = Outcome(False, False, None, "disabled")
     else:
         codes = exports.code_map(push.department_id)
-        outcome = send(settings, exports.to_dhis2(exports.rows([snapshot]), codes))
+        document = exports.to_dhis2(exports.rows([snapshot]), codes)
+        outcome = send(settings, document)
+        gone = withdrawn(snapshot, document, codes)
+        if outcome.ok and gone:
+            removal = send(settings, {"dataSet": document["dataSet"], "dataValues": gone},
+                           "DELETE")
+            outcome = Outcome(removal.ok, removal.retry, removal.http_status,
+                              f"{outcome.message} | withdrawn={len(gone)} {removal.message}",
+                              outcome.conflicts + removal.conflicts)
     push.http_status = outcome.http_status
     push.message = outcome.message[:300]
     final = outcome.ok or not outcome.retry or push.attempts >= MAX_ATTEMPTS
-    push.status = "ok" if outcome.ok else ("failed" if final else "pending")
+    push.status = ("partial" if outcome.conflicts else "ok") if outcome.ok else (
+        "failed" if final else "pending")
     if final:
         push.finished_at = utcnow()
     db.session.flush()
     return Outcome(outcome.ok, outcome.retry and not final, outcome.http_status, outcome.message)
+
+
+def _key(value: dict) -> tuple:
+    return (value["dataElement"], value["period"], value["orgUnit"],
+            value["categoryOptionCombo"])
+
+
+def withdrawn(snapshot: ReportSnapshot, document: dict, codes: exports.CodeMap) -> list[dict]:
+    """The values the previous version of the snapshot's period published that `document`
+    (the new version's) no longer holds: they are deleted on the server."""
+    previous = db.session.scalar(
+        select(ReportSnapshot).where(ReportSnapshot.group_id == snapshot.group_id,
+                                     ReportSnapshot.period == snapshot.period,
+                                     ReportSnapshot.version < snapshot.version)
+        .order_by(ReportSnapshot.version.desc()).limit(1))
+    if previous is None:
+        return []
+    kept = {_key(v) for v in document["dataValues"]}
+    return [v for v in exports.dhis2_values(exports.rows([previous]), codes)
+            if _key(v) not in kept]
 
 
 def recent_pushes(department_id: int, limit: int = 20) -> list[Dhis2Push]:
