@@ -52,12 +52,15 @@ def suppress(
     equations: Sequence[Equation] = (),
     k: int = 5,
     person_keys: Iterable[str] | None = None,
+    keep: Iterable[str] = (),
 ) -> frozenset[str]:
-    """The keys to suppress in `values` (every key is a person count unless `person_keys`)."""
+    """The keys to suppress in `values` (every key is a person count unless `person_keys`);
+    `keep`: keys suppressed already in an earlier version, which stay suppressed."""
     for key, value in values.items():
         if value < 0:
             raise ValueError(f"negative count in cell {key!r}")
-    return _complete(values, equations, primary(values, k, person_keys))
+    start = primary(values, k, person_keys) | (set(keep) & set(values))
+    return _complete(values, equations, start)
 
 
 def _complete(values: Mapping[str, int], equations: Sequence[Equation], hidden: set[str]
@@ -156,7 +159,8 @@ def determined(equations: Sequence[Equation], hidden: Iterable[str]) -> set[str]
 
 
 def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
-            person_keys: Iterable[str] | None = None) -> frozenset[str]:
+            person_keys: Iterable[str] | None = None, keep: Iterable[str] = ()
+            ) -> frozenset[str]:
     """Rules 1 and 2, then suppress more until no suppressed key is fixed by the equations
     (rule 3; needed where keys sit in several equations). Each round suppresses one more
     term per fixed key (the smallest positive published term of an equation through it),
@@ -169,7 +173,7 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
     def rank(t: str) -> tuple:
         return (values[t] == 0, values[t], t)
 
-    hidden = set(suppress(values, equations, k, person_keys))
+    hidden = set(suppress(values, equations, k, person_keys, keep))
     while True:
         added: set[str] = set()
         # An equation with a published total whose suppressed members are all 0 pins them
@@ -218,11 +222,15 @@ def suppress_published_set(
     raw: Mapping[str, Mapping[str, Mapping[str, int | float]]],
     periods: Sequence[Period],
     k: int,
+    keep: Mapping[str, Iterable[tuple[str, str]]] | None = None,
 ) -> dict[str, dict[str, dict[str, int | float | None]]]:
     """Suppress every person-count indicator over a set of periods published together
     (``raw[period key][indicator code][cell]``), so that no suppressed cell can be worked
     out from the period's own total nor from the other periods: a quarter of an additive
-    indicator equals the sum of its months, a `last` quarter equals its last month."""
+    indicator equals the sum of its months, a `last` quarter equals its last month.
+    `keep[period key]`: (indicator, cell) pairs an earlier version of that period (through
+    the same month) suppressed; they stay suppressed, so that re-running the set as months
+    go by only ever hides more, and a version never shows what an older one hid."""
     from .indicators import BY_CODE, TOTAL
 
     published: dict[str, dict[str, dict[str, int | float | None]]] = {p.key: {} for p in periods}
@@ -252,7 +260,10 @@ def suppress_published_set(
         # Without cross-period equations every key sits in one equation at most, where
         # rules 1 and 2 are enough; the grid of an additive or `last` indicator needs rule 3.
         crossed = indicator.additive_in_year or indicator.aggregation == "last"
-        hidden = protect(values, equations, k) if crossed else suppress(values, equations, k)
+        kept = {f"{key}|{cell}" for key, pairs in (keep or {}).items()
+                for c, cell in pairs if c == code}
+        hidden = (protect(values, equations, k, keep=kept) if crossed
+                  else suppress(values, equations, k, keep=kept))
         for p in periods:
             published[p.key][code] = {
                 cell: (None if f"{p.key}|{cell}" in hidden else value)

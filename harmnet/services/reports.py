@@ -500,19 +500,38 @@ def latest_snapshot(group_id: int, period: str) -> ReportSnapshot | None:
     )
 
 
-def publish(spans: Sequence[Span], raw: dict[str, Values], k: int) -> dict[str, dict]:
-    """The payloads the department sees for a published set: suppressed across periods."""
+def publish(spans: Sequence[Span], raw: dict[str, Values], k: int,
+            keep: dict[str, set[tuple[str, str]]] | None = None) -> dict[str, dict]:
+    """The payloads the department sees for a published set: suppressed across periods
+    (`keep`: cells earlier versions hid, which stay hidden)."""
     periods = [Period(s.key, tuple(s.months) if s.kind != "month" else ()) for s in spans]
-    published = suppress_published_set({s.key: raw[s.key] for s in spans}, periods, k)
+    published = suppress_published_set({s.key: raw[s.key] for s in spans}, periods, k, keep)
     return {s.key: {"schema": SCHEMA_VERSION, "period": s.key, "period_type": s.kind,
                     "first": s.first, "through": s.through, "threshold": k,
                     "values": published[s.key]} for s in spans}
 
 
 def moved_indicators(before: dict, after: dict) -> list[str]:
-    """Codes of the indicators whose published values differ between two payloads."""
+    """Codes of the indicators with a published figure that moved between two payloads (a
+    cell shown in both with different values); a cell newly hidden is not a move by itself
+    (the month closing next can hide more to protect the year's other figures)."""
     old, new = before.get("values", {}), after.get("values", {})
-    return [i.code for i in indicators.CATALOGUE if old.get(i.code) != new.get(i.code)]
+    return [i.code for i in indicators.CATALOGUE
+            if any(a is not None and b is not None and a != b
+                   for a, b in ((old.get(i.code, {}).get(c), new.get(i.code, {}).get(c))
+                                for c in i.cells))]
+
+
+def still_hidden(payload: dict, raw: Values) -> set[tuple[str, str]]:
+    """The cells an earlier version hid that stay hidden: those of every indicator whose
+    shown figures are all unchanged (its data did not visibly change, so re-running the set
+    must not show what was hidden). An indicator whose data changed is suppressed afresh."""
+    out: set[tuple[str, str]] = set()
+    for code, cells in payload.get("values", {}).items():
+        now = raw.get(code, {})
+        if all(v is None or now.get(cell) == v for cell, v in cells.items()):
+            out |= {(code, cell) for cell, v in cells.items() if v is None}
+    return out
 
 
 def new_version(group_id: int, department_id: int, span: Span, payload: dict, reason: str,
@@ -525,7 +544,7 @@ def new_version(group_id: int, department_id: int, span: Span, payload: dict, re
         return None
     changed = None
     if latest is not None and latest[3] == span.through:
-        changed = moved_indicators(latest[4], payload)
+        changed = moved_indicators(latest[4], payload) or None
     snapshot = ReportSnapshot(
         department_id=department_id, group_id=group_id, period=span.key,
         period_type=span.kind, through=span.through,
@@ -563,7 +582,9 @@ def store_set(group_id: int, department_id: int, spans: Sequence[Span], raw: dic
     (None for the others). Flushes, never commits."""
     if latest is None:
         latest = latest_versions([group_id], [s.key for s in spans])
-    payloads = publish(spans, raw, k)
+    keep = {s.key: still_hidden(latest[(group_id, s.key)][4], raw[s.key]) for s in spans
+            if (group_id, s.key) in latest and latest[(group_id, s.key)][3] == s.through}
+    payloads = publish(spans, raw, k, keep)
     out = [(new_version(group_id, department_id, span, payloads[span.key], reason,
                         latest.get((group_id, span.key))), span) for span in spans]
     fresh = [snap for snap, _ in out if snap is not None]

@@ -157,7 +157,7 @@ def test_push_withdraws_values_and_reports_conflicts(db, make_group, builder, se
         for contact in db.session.scalars(select(Contact).where(
                 Contact.client_id.in_(twice))):
             contact.deleted_at = contact.created_at
-    db.session.commit()
+        db.session.commit()  # inside the group's context: RLS admits the UPDATE
     _Server.received = []
     build_group_snapshot.apply_async((group_id, "2024-05", "revision")).get()
     deletes = [body for p, body in _Server.received if "importStrategy=DELETE" in p]
