@@ -97,6 +97,12 @@ class Contact(GroupScoped, db.Model):
               "group_id", "client_id", "occurred_on",
               postgresql_where=text("deleted_at IS NULL AND client_id IS NOT NULL"),
               sqlite_where=text("deleted_at IS NULL AND client_id IS NOT NULL")),
+        # A period's persons, read from the period's slice only, whatever the history
+        # (migration 0009).
+        Index("ix_contacts_group_id_occurred_on_client_live",
+              "group_id", "occurred_on", "client_id",
+              postgresql_where=text("deleted_at IS NULL AND client_id IS NOT NULL"),
+              sqlite_where=text("deleted_at IS NULL AND client_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

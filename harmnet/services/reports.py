@@ -205,7 +205,7 @@ def _session_run(stmt):  # type: ignore[no-untyped-def]
 
 
 def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str,  # type: ignore[no-untyped-def]
-                fy_start_month: int) -> dict[int, dict[str, Values]]:
+                fy_start_month: int, persons_hints=None) -> dict[int, dict[str, Values]]:
     """Every indicator of every period in `spans` for each group in `group_ids`.
 
     Months come from SQL: a handful of GROUP BY group_id statements each, every one
@@ -216,7 +216,16 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
     ones are computed in SQL for the period itself. Runs within one group's context (the
     per-group path) or on the cross-group reports connection (report_batch); the same
     statements either way. Every month of a quarter or year span must be in `spans`.
+    `persons_hints(True/False)` is called around each persons statement (the batch path
+    sets planner hints there).
     """
+    def persons(part, start, end, fy_start):  # type: ignore[no-untyped-def]
+        if persons_hints:
+            persons_hints(True)
+        _persons(run, part, ids, start, end, fy_start)
+        if persons_hints:
+            persons_hints(False)
+
     ids = list(group_ids)
     out: dict[int, dict[str, Values]] = {gid: {} for gid in ids}
     for span in spans:
@@ -226,7 +235,7 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
         part = {gid: empty_values() for gid in ids}
         start_utc, end_utc = _utc_bounds(start, end, tz)
         _contact_totals(run, part, ids, start, end)
-        _persons(run, part, ids, start, end, fiscal_year_start(start, fy_start_month))
+        persons(part, start, end, fiscal_year_start(start, fy_start_month))
         _referrals(run, part, ids, start, end)
         _appointments(run, part, ids, start_utc, end_utc)
         _trainings(run, part, ids, start_utc, end_utc)
@@ -239,7 +248,7 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
         start, end = span.bounds
         part = {gid: empty_values() for gid in ids}
         start_utc, end_utc = _utc_bounds(start, end, tz)
-        _persons(run, part, ids, start, end, None)
+        persons(part, start, end, None)
         _referrals(run, part, ids, start, end)
         _training_participants(run, part, ids, start_utc, end_utc)
         months = span.months
@@ -299,7 +308,9 @@ def _persons(run, out: dict, ids: list[int], start: date, end: date,  # type: ig
     """Family 2: unique individuals reached in [start, end), and (with `fy_start`) those
     reached for the first time this year, by sex and age band.
 
-    The period's distinct (group, client) pairs come first, joined to their client. A client
+    The period's distinct (group, client) pairs come first, read from the period's slice of
+    ix_contacts_group_id_occurred_on_client_live (index-only), then joined to their client. A
+    client
     first met on or after the period's first day is new this year; any other is probed once
     for a live contact earlier in the year, an index-only lookup in
     ix_contacts_group_id_client_id_occurred_on_live (never a scan of the year's contacts).

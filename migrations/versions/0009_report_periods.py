@@ -1,6 +1,7 @@
 """Report snapshots for quarters and years: a period type, the last month covered and the
 indicators a revision moved; an index of referrals by completion date, so that a period's
-completed referrals are read without the referral history.
+completed referrals are read without the referral history; an index of live contacts by
+date and client, so that a period's persons are read without the contact history.
 
 Revision ID: 0009
 Revises: 0008
@@ -18,6 +19,8 @@ down_revision = '0008'
 branch_labels = None
 depends_on = None
 
+LIVE = "deleted_at IS NULL AND client_id IS NOT NULL"
+
 
 def upgrade():
     with op.batch_alter_table('report_snapshots', schema=None) as batch_op:
@@ -32,9 +35,16 @@ def upgrade():
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.create_index('ix_referrals_group_id_completed_on',
                               ['group_id', 'completed_on'], unique=False)
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_contacts_group_id_occurred_on_client_live',
+            ['group_id', 'occurred_on', 'client_id'], unique=False,
+            postgresql_where=sa.text(LIVE), sqlite_where=sa.text(LIVE))
 
 
 def downgrade():
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index('ix_contacts_group_id_occurred_on_client_live')
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.drop_index('ix_referrals_group_id_completed_on')
     op.execute("DELETE FROM report_snapshots WHERE period_type <> 'month'")
