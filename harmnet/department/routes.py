@@ -194,7 +194,9 @@ def export(fmt: str):  # type: ignore[no-untyped-def]
     codes = exports.code_map(g.department.id)
     if fmt == "xsd":  # the schema of the ADX export, from the catalogue and the mapping
         return Response(exports.adx_schema(codes), mimetype=EXPORT_TYPES[fmt])
-    rows = exports.export_rows(g.department.id, [span.key])
+    rolled_up = request.args.get("level") == "department"
+    rows = (exports.rollup_rows(g.department.id, [span.key]) if rolled_up
+            else exports.export_rows(g.department.id, [span.key]))
     if fmt == "csv":
         body: str | bytes = exports.to_csv(rows, codes, _locale())
     elif fmt == "xlsx":
@@ -206,7 +208,7 @@ def export(fmt: str):  # type: ignore[no-untyped-def]
                               "dhis2" if request.args.get("flavour") == "dhis2" else "ihe")
     audit.record("report.exported", "department", g.department.id, format=fmt, period=spec)
     db.session.commit()
-    name = f"harmnet-{g.department.code}-{spec}" + (
+    name = f"harmnet-{g.department.code}-{spec}" + ("-department" if rolled_up else "") + (
         {"json": "-dhis2.json", "xml": "-adx.xml"}.get(fmt) or f".{fmt}")
     response = Response(body, headers={"Content-Disposition": f'attachment; filename="{name}"'})
     response.headers["Content-Type"] = EXPORT_TYPES[fmt]  # as written: one charset, no more

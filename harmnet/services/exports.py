@@ -74,6 +74,16 @@ def mapping_keys(department_id: int) -> dict[str, list[str]]:
     }
 
 
+@dataclass(frozen=True)
+class DepartmentUnit:
+    """A department as the org unit of a rolled-up export (its id is negated, so it never
+    meets a group's id)."""
+
+    id: int
+    name: str
+    code: str
+
+
 @dataclass
 class CodeMap:
     """Codes for one department: stored values, defaults for the rest."""
@@ -90,7 +100,10 @@ class CodeMap:
             self._known[(kind, key)] = code
         return code
 
-    def group(self, group: PeerGroup) -> str:
+    def group(self, group: PeerGroup | DepartmentUnit) -> str:
+        """The org unit code of a group, or of a department (a rolled-up export)."""
+        if isinstance(group, DepartmentUnit):
+            return self.get("orgunit", f"dept:{group.code}")
         return self.get("orgunit", f"group:{group.slug}")
 
     def item(self, indicator: indicators.Indicator, cell: str) -> tuple[str, str] | None:
@@ -145,7 +158,7 @@ def save_mapping(department_id: int, codes: dict[tuple[str, str], str]) -> int:
 @dataclass(frozen=True)
 class Row:
     period: str
-    group: PeerGroup
+    group: PeerGroup | DepartmentUnit
     indicator: indicators.Indicator
     cell: str
     value: int | float | None  # None: suppressed
@@ -180,6 +193,36 @@ def rows(snapshots: Iterable[ReportSnapshot]) -> list[Row]:
 
 def export_rows(department_id: int, months: Sequence[str]) -> list[Row]:
     return rows(current_snapshots(department_id, months))
+
+
+def rollup_rows(department_id: int, periods: Sequence[str]) -> list[Row]:
+    """The department's own figures: every cell added up over the groups of its subtree,
+    under the department's org unit. A cell that any group's report hid is left out (flagged
+    suppressed in CSV): the sum of the shown parts would understate it."""
+    department = db.session.get(Department, department_id)
+    unit = DepartmentUnit(-department.id, department.name, department.code)
+    sums: dict[tuple[str, str, str], int | float | None] = {}
+    spans: dict[str, tuple[str, str]] = {}
+    for snapshot in current_snapshots(department_id, periods):
+        spans[snapshot.period] = (snapshot.payload.get("first", snapshot.period),
+                                  max(spans.get(snapshot.period, ("", ""))[1],
+                                      snapshot.through or snapshot.period))
+        for code, cells in snapshot.payload.get("values", {}).items():
+            for cell, value in cells.items():
+                key = (snapshot.period, code, cell)
+                before = sums.get(key, 0)
+                sums[key] = None if value is None or before is None else before + value
+    out: list[Row] = []
+    for period in sorted(spans):
+        for indicator in indicators.CATALOGUE:
+            for cell in indicator.cells:
+                if (period, indicator.code, cell) in sums:
+                    value = sums[(period, indicator.code, cell)]
+                    if isinstance(value, float):
+                        value = round(value, indicator.decimals or 1)
+                    out.append(Row(period, unit, indicator, cell, value,  # type: ignore[arg-type]
+                                   *spans[period]))
+    return out
 
 
 def _number(value: int | float) -> str:

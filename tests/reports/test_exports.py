@@ -174,3 +174,18 @@ def test_mapping_page_offers_totals(client, city):  # type: ignore[no-untyped-de
     assert "HN_REACHED_TOTAL" in page and "to leave them out" in page
     response = post_form(client, "/d/hn/mapping", {}, page="/d/hn/mapping")
     assert response.status_code == 302
+
+
+def test_department_rollup_under_its_own_org_unit(client, city):  # type: ignore[no-untyped-def]  # noqa: F811
+    login(client, "dept-viewer")
+    values = json.loads(client.get("/d/hn/export.json?p=2024-Q2&level=department").data)[
+        "dataValues"]
+    assert {v["orgUnit"] for v in values} == {"HN"}
+    by = {(v["dataElement"], v["categoryOptionCombo"]): v["value"] for v in values}
+    assert by[("HN_CONTACTS", "default")] == "11"  # 8 + 3 contacts of the subtree
+    # Sông Hồng's 3 people are hidden in its report: the department total is left out, not 8.
+    assert ("HN_REACHED_TOTAL", "default") not in by
+    doc = etree.fromstring(client.get("/d/hn/export.xml?p=2024-Q2&level=department").data)
+    etree.XMLSchema(etree.fromstring(client.get("/d/hn/export.xsd").data)).assertValid(doc)
+    text = client.get("/d/hn/export.csv?p=2024-Q2&level=department").data.decode("utf-8-sig")
+    assert ",HN,Hà Nội," in text and "suppressed" in text
