@@ -267,3 +267,35 @@ def test_every_catalogue_indicator_declares_an_aggregation():
     assert by["contacts"] == by["condoms"] == by["training_hours"] == "sum"
     for i in CATALOGUE:
         assert i.over_time("vi") and i.over_time("en") != i.over_time("vi")
+
+
+def test_definitions_say_how_each_indicator_adds_up_in_both_languages(app, client, db, quarter,
+                                                                      make_user
+                                                                      ):  # type: ignore[no-untyped-def]
+    department = db.session.get(Department, quarter.department_id)
+    make_user("dept-en", department=department, role="viewer", locale="en")
+    make_user("dept-vi", department=department, role="viewer", locale="vi")
+    db.session.commit()
+    login(client, "dept-en")
+    page = client.get(f"/d/{department.code}/definitions").get_data(as_text=True)
+    assert "Adds up over time:" in page and "distinct people" in page
+    assert "the value of its last" in page and "counted once in each group" in page
+    other = app.test_client()
+    login(other, "dept-vi")
+    page = other.get(f"/d/{department.code}/definitions").get_data(as_text=True)
+    assert "Cách cộng theo thời gian:" in page and "số người khác nhau" in page
+    assert "là số của tháng cuối cùng" in page and "được tính một lần ở mỗi nhóm" in page
+
+
+def test_the_daily_look_for_late_corrections_picks_groups_at_3am_local(db, make_group
+                                                                       ):  # type: ignore[no-untyped-def]
+    hanoi = make_group("hanoi-3am")  # Asia/Ho_Chi_Minh, UTC+7
+    london = make_group("london-3am")
+    london.timezone = "Europe/London"
+    db.session.commit()
+    due = reports.groups_to_revise(datetime(2026, 2, 9, 20, 30, tzinfo=UTC))  # 03:30 in Hà Nội
+    assert (hanoi.id, "2026-01") in due
+    assert (hanoi.id, "2025-12") in due  # early in a year: last year's periods too
+    assert not [d for d in due if d[0] == london.id]
+    assert reports.groups_to_revise(datetime(2026, 5, 9, 20, 30, tzinfo=UTC)) == [
+        (hanoi.id, "2026-04")]
