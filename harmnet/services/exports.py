@@ -113,7 +113,9 @@ class CodeMap:
             coc = "default" if indicator.disaggregation == "none" else self.get("coc", cell)
             return self.get("element", indicator.code), coc
         element = self.get("total", indicator.code)
-        return None if element == LEAVE_OUT else (element, "default")
+        if element in (LEAVE_OUT, self.get("element", indicator.code)):
+            return None  # never `default` beside the cells' combos in one data element
+        return element, "default"
 
     @property
     def dataset(self) -> str:
@@ -281,10 +283,11 @@ def to_xlsx(rows_: Sequence[Row], codes: CodeMap, locale: str) -> bytes:
     for line in _table(rows_, codes, locale):
         sheet.append(line)
     defs = book.create_sheet("definitions")
-    defs.append(["indicator", "name", "counts_persons", "definition"])
+    defs.append(["indicator", "name", "counts_persons", "aggregation", "definition",
+                 "over_time"])
     for i in indicators.CATALOGUE:
         defs.append([_safe(codes.get("element", i.code)), i.name(locale), i.counts_persons,
-                     i.definition(locale)])
+                     i.aggregation, i.definition(locale), i.over_time(locale)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
