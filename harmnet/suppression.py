@@ -166,9 +166,11 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
     term per fixed key (the smallest positive published term of an equation through it),
     so a grid takes a few rounds, not one per cell."""
     touching: dict[str, list[Equation]] = {}
-    for eq in equations:
+    through: dict[str, list[int]] = {}  # term -> indexes of the equations through it
+    for i, eq in enumerate(equations):
         for term in (eq.total, *eq.members):
             touching.setdefault(term, []).append(eq)
+            through.setdefault(term, []).append(i)
 
     def rank(t: str) -> tuple:
         return (values[t] == 0, values[t], t)
@@ -185,6 +187,9 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
             positive = [m for m in eq.members if m not in hidden and values[m] > 0]
             added.add(min(positive, key=rank) if positive else eq.total)
         if not added:
+            # Equations holding no suppressed term yet, kept up to date as terms are added.
+            unopened = {i for i, eq in enumerate(equations)
+                        if not any(x in hidden for x in (eq.total, *eq.members))}
             for key in sorted(determined(equations, hidden)):
                 near = touching.get(key, [])
                 pool = [t for eq in near for t in (eq.total, *eq.members) if t not in hidden]
@@ -195,18 +200,13 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
                 if pool:
                     # Prefer a term whose other equations already hold a suppressed term:
                     # it closes a cycle instead of opening a new line to protect.
-                    taken = hidden | added
-                    added.add(min(pool, key=lambda t, taken=taken: (
-                        _opens(t, touching, taken), *rank(t))))
+                    pick = min(set(pool), key=lambda t, u=unopened: (
+                        sum(i in u for i in through.get(t, ())), *rank(t)))
+                    added.add(pick)
+                    unopened.difference_update(through.get(pick, ()))
         if not added:
             return frozenset(hidden)
         hidden = set(_complete(values, equations, hidden | added))
-
-
-def _opens(term: str, touching: Mapping[str, list[Equation]], taken: set[str]) -> int:
-    """How many equations through `term` hold no suppressed term yet."""
-    return sum(not any(x in taken for x in (eq.total, *eq.members))
-               for eq in touching.get(term, []))
 
 
 @dataclass(frozen=True)
