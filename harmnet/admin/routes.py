@@ -9,7 +9,7 @@ from flask_login import current_user
 from .. import tenancy
 from ..access import admin_required
 from ..extensions import db
-from ..services import accounts, org
+from ..services import accounts, audit, org
 from . import bp
 from .forms import CoordinatorInviteForm, DepartmentForm, GroupForm
 
@@ -89,6 +89,15 @@ def invite_coordinator():  # type: ignore[no-untyped-def]
     if cform.validate_on_submit():
         group = next(g for g in groups if g.slug == cform.group.data)
         with tenancy.group_context(group.id):
+            # The admin sees no group data: a group that has a coordinator invites its own
+            # people, else an admin could invite themselves in and read everything.
+            if accounts.active_coordinators(group.id):
+                audit.record("invitation.refused_by_admin", "peer_group", group.id,
+                             group_id=group.id)
+                db.session.commit()
+                cform.group.errors.append(
+                    _("This group has a coordinator: only they can invite people to it."))
+                return _render(departments, groups, dform, gform, cform, 400)
             created = accounts.invite(group.id, "coordinator", cform.label.data,
                                       invited_by=current_user.id)
             db.session.commit()

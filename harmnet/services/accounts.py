@@ -231,7 +231,18 @@ def open_invitation(token: str) -> Invitation | None:
     if invitation is None or invitation.used_at is not None or invitation.expires_at < utcnow():
         return None
     tenancy.set_group(invitation.group_id)
+    if invitation.role == "coordinator" and _issued_by_admin(invitation) \
+            and active_coordinators(invitation.group_id):
+        # An admin's invitation is for a group's first coordinator only: once the group
+        # has one, it is void (else it outlives the rule that refused a second one).
+        tenancy.set_group(None)
+        return None
     return invitation
+
+
+def _issued_by_admin(invitation: Invitation) -> bool:
+    inviter = db.session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
+    return inviter is not None and inviter.is_admin
 
 
 def accept_invitation(
