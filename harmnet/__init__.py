@@ -124,6 +124,9 @@ def register_cli(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
+    from .redact import install
+
+    install()  # one-time tokens never reach a log, in every environment
     # Logs carry ids, never personal values: request paths never hold a name, phone or
     # client code (those travel only in POST bodies, which are never logged).
     if not app.debug and not app.testing:
