@@ -72,6 +72,8 @@ IMPORT_PROBLEMS = {
     "not_utf8": _l("The file is not in UTF-8. In Excel, save it as \"CSV UTF-8\" or as .xlsx."),
     "unreadable_csv": _l("The file could not be read as a CSV table."),
     "unreadable_xlsx": _l("The file could not be read as an Excel workbook (.xlsx)."),
+    "zip_bomb": _l("This file unpacks to far more data than a member list can hold, so it "
+                   "was not opened. Save the list again as .xlsx or CSV."),
     "old_excel": _l("Old Excel files (.xls) are not supported. Save the file as .xlsx."),
     "not_a_table": _l("This is not a CSV or Excel file."),
     "too_many_rows": _l("The file has more than %(n)s rows. Split it into smaller files."),

@@ -14,6 +14,7 @@ import re
 import secrets
 import time
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -177,9 +178,54 @@ def _read_csv(data: bytes) -> list[list[object]]:
     return rows
 
 
+#: What a member list's workbook can unpack to. A 10,000-row sheet of our columns is a
+#: few MB of XML; a zip bomb is a small file that inflates to gigabytes.
+MAX_ZIP_MEMBERS = 200
+MAX_UNZIPPED_BYTES = 50 * 1024 * 1024
+#: Inflated/compressed size above which a part is refused (a real sheet is 5-30x; a bomb is
+#: 1000x), counted only for parts above 1 MB, where a tiny part's high ratio means nothing.
+MAX_ZIP_RATIO = 200
+_RATIO_FROM = 1024 * 1024
+
+
+def check_zip(data: bytes) -> None:
+    """Refuse a workbook that unpacks to too much, before any XML is parsed: each part's
+    declared size and ratio, then its actual size, inflated in chunks and counted (a
+    declared size may lie), so neither time nor memory grow with what the file claims."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise FileProblem("unreadable_xlsx") from None
+    if len(parts) > MAX_ZIP_MEMBERS:
+        raise FileProblem("zip_bomb")
+    declared = 0
+    for part in parts:
+        declared += part.file_size
+        ratio = part.file_size / max(part.compress_size, 1)
+        too_dense = part.file_size > _RATIO_FROM and ratio > MAX_ZIP_RATIO
+        if declared > MAX_UNZIPPED_BYTES or too_dense:
+            raise FileProblem("zip_bomb")
+    actual = 0
+    try:
+        for part in parts:
+            with archive.open(part) as stream:
+                while chunk := stream.read(1024 * 1024):
+                    actual += len(chunk)
+                    if actual > MAX_UNZIPPED_BYTES:
+                        raise FileProblem("zip_bomb")
+    except FileProblem:
+        raise
+    except Exception:  # noqa: BLE001 - a broken or encrypted part: not a readable workbook
+        raise FileProblem("unreadable_xlsx") from None
+
+
 def _read_xlsx(data: bytes) -> list[list[object]]:
+    # openpyxl parses through defusedxml when it is installed (a dependency): no entity
+    # expansion ("billion laughs") and no external entities.
     from openpyxl import load_workbook
 
+    check_zip(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - any failure to open is "not a readable workbook"
