@@ -104,6 +104,20 @@ class Config:
     INVITATION_RATE_LIMIT = os.environ.get("INVITATION_RATE_LIMIT", "30 per minute")
 
     INVITATION_TTL = timedelta(hours=72)
+    #: Password reset links (handed over in person, no e-mail): one use, this long.
+    PASSWORD_RESET_TTL = timedelta(hours=72)
+    #: Reset links a person may issue, and tries at opening one, per address.
+    RESET_ISSUE_RATE_LIMIT = os.environ.get("RESET_ISSUE_RATE_LIMIT", "20 per hour")
+    #: Wrong two-step codes allowed (failed tries only) per address.
+    TWO_STEP_RATE_LIMIT = os.environ.get("TWO_STEP_RATE_LIMIT", "5 per minute")
+    #: Two-step sign-in is required of coordinators, department staff and admins when on
+    #: (production's default); otherwise it is offered to everyone (the embedded default,
+    #: so the demo logins keep working).
+    TOTP_REQUIRED = os.environ.get("TOTP_REQUIRED", "0") == "1"
+    #: "Remember this device" (off unless ticked) spares the code for this long.
+    TOTP_REMEMBER_DEVICE = timedelta(days=30)
+    #: The issuer name shown in the authenticator app.
+    TOTP_ISSUER = os.environ.get("TOTP_ISSUER", "harmnet")
     PAGE_SIZE = 25
 
     COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "text/javascript",
@@ -252,6 +266,7 @@ class ProductionConfig(Config):
 
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    TOTP_REQUIRED = os.environ.get("TOTP_REQUIRED", "1") == "1"
 
     def __init__(self) -> None:
         required = ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HARMNET_ENCRYPTION_KEYS",

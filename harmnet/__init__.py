@@ -75,6 +75,10 @@ def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .contacts import bp as contacts_bp
+    from .credentials import admin_bp as admin_credentials_bp
+    from .credentials import bp as credentials_bp
+    from .credentials import department_bp as department_credentials_bp
+    from .credentials import group_bp as group_credentials_bp
     from .department import bp as department_bp
     from .group import bp as group_bp
     from .main import bp as main_bp
@@ -86,7 +90,9 @@ def register_blueprints(app: Flask) -> None:
     from .trainings import bp as trainings_bp
 
     for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp, members_bp, trainings_bp,
-               contacts_bp, providers_bp, reminders_bp, reports_bp, api_bp, offline_bp):
+               contacts_bp, providers_bp, reminders_bp, reports_bp, api_bp, offline_bp,
+               credentials_bp, group_credentials_bp, department_credentials_bp,
+               admin_credentials_bp):
         app.register_blueprint(bp)
 
 

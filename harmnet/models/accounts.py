@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -30,8 +30,12 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     #: Platform admin: creates departments and groups, never sees group data.
     is_admin: Mapped[bool] = mapped_column(default=False)
-    #: TOTP secret, encrypted, when two-step sign-in is on (not used yet).
+    #: TOTP secret, encrypted; set at enrolment, in force once `totp_enabled_at` is set.
     totp_secret: Mapped[str | None] = mapped_column(String(200))
+    #: When two-step sign-in was turned on (None: off).
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The last 30-second step whose code was accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     #: Bumped to end every open session ("sign out everywhere", deactivation, a new
     #: password): the cookie carries the version it was signed in under.
     session_version: Mapped[int] = mapped_column(default=1)
