@@ -8,6 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import tenancy
 from ..access import SESSION_KEY, clear_session
+from ..credentials.two_step import begin_second_step, needs_second_step
 from ..extensions import db, limiter
 from ..models import User
 from ..security import token_hash, verify_password
@@ -59,6 +60,8 @@ def login():  # type: ignore[no-untyped-def]
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         user = accounts.authenticate(form.login.data, form.password.data)
+        if user is not None and needs_second_step(user):
+            return begin_second_step(user, form.next.data)  # the code comes next
         if user is not None:
             audit.record("login.success", "user", user.id, actor_id=user.id)
             _start_session(user)

@@ -14,4 +14,4 @@ department_bp = department_blueprint("department_credentials", __name__, "/staff
 #: The platform admin's coordinators and their reset links.
 admin_bp = Blueprint("admin_credentials", __name__, url_prefix="/admin/accounts")
 
-from . import routes  # noqa: E402,F401
+from . import routes, two_step  # noqa: E402,F401
