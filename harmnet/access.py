@@ -137,6 +137,7 @@ def enter_department(code: str) -> None:
     if not roles:
         abort(404)
     g.department = department
+    tenancy.set_departments(department_subtree_ids(department.id))  # RLS: this subtree
     # The strongest role held here or on an ancestor applies.
     g.department_role = "manager" if any(r.role == "manager" for r in roles) else "viewer"
 
@@ -207,6 +208,7 @@ def admin_required(view: Callable) -> Callable:
         _require_login()
         if not current_user.is_admin:
             abort(404)
+        tenancy.set_platform(True)  # RLS: the platform's own audit trail
         return view(*args, **kwargs)
 
     return wrapped

@@ -33,7 +33,7 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 #: Execution option that lets one statement cross groups (workers, admin). Use sparingly.
 SKIP = {"skip_tenancy": True}
 
-_SETTINGS = ("group_id", "user_id", "lookup")
+_SETTINGS = ("group_id", "user_id", "lookup", "departments", "platform")
 
 
 class TenancyError(RuntimeError):
@@ -86,6 +86,17 @@ def set_group(group_id: int | None) -> None:
     _set("group_id", group_id)
 
 
+def set_departments(department_ids: list[int] | None) -> None:
+    """Record the department subtree a department page acts for (RLS on department-level
+    tables and the department's audit trail)."""
+    _set("departments", ",".join(str(i) for i in department_ids) if department_ids else None)
+
+
+def set_platform(on: bool) -> None:
+    """Mark an admin page: RLS then admits the platform's own audit trail."""
+    _set("platform", "1" if on else None)
+
+
 def set_user(user_id: int | None) -> None:
     """Record the signed-in user, whose own memberships RLS admits across groups."""
     _set("user_id", user_id)
@@ -135,7 +146,9 @@ _SENT = "harmnet_tenancy_sent"
 _SET_CONFIG = (
     "SELECT set_config('harmnet.group_id', %(group_id)s, true),"
     " set_config('harmnet.user_id', %(user_id)s, true),"
-    " set_config('harmnet.lookup', %(lookup)s, true)"
+    " set_config('harmnet.lookup', %(lookup)s, true),"
+    " set_config('harmnet.departments', %(departments)s, true),"
+    " set_config('harmnet.platform', %(platform)s, true)"
 )
 
 
@@ -217,6 +230,11 @@ def _tenant_filter(state: ORMExecuteState) -> None:
 GROUP_EXPR = "NULLIF(current_setting('harmnet.group_id', true), '')::bigint"
 USER_EXPR = "NULLIF(current_setting('harmnet.user_id', true), '')::bigint"
 LOOKUP_EXPR = "NULLIF(current_setting('harmnet.lookup', true), '')"
+#: The department subtree of the current department page, as an array (NULL when none).
+DEPARTMENTS_EXPR = (
+    "string_to_array(NULLIF(current_setting('harmnet.departments', true), ''), ',')::bigint[]"
+)
+PLATFORM_EXPR = "COALESCE(current_setting('harmnet.platform', true), '') = '1'"
 
 
 def rls_statements(table: str, extra_using: str | None = None) -> list[str]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from harmnet.models import AuditEvent, GroupMembership, Invitation, User
 from harmnet.models._types import utcnow
 from harmnet.security import password_problem
-from tests.support import PASSWORD, in_group, login, membership_id, post_form
+from tests.support import PASSWORD, audit_trail, in_group, login, membership_id, post_form
 
 
 def test_wrong_password_rerenders_with_login_kept_and_message(client, make_user):
@@ -28,7 +28,7 @@ def test_login_success_and_failure_are_audited_without_secrets(client, db, make_
     make_user("lan")
     post_form(client, "/login", {"login": "lan", "password": "nope nope nope"})
     login(client, "lan")
-    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    events = audit_trail(select(AuditEvent).order_by(AuditEvent.id))
     actions = [e.action for e in events]
     assert "login.failure" in actions and "login.success" in actions
     for e in events:

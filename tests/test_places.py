@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from harmnet.models import AuditEvent, Department, PeerGroup
-from tests.support import login, post_form
+from tests.support import audit_trail, login, post_form
 
 
 def test_department_viewer_sees_own_subtree_names_only(client, make_department, make_group,
@@ -61,7 +61,7 @@ def test_admin_creates_department_group_and_coordinator_invitation(client, db, l
                   page="/admin/")
     assert r.status_code == 200 and "/invite/" in r.get_data(as_text=True)
     assert db.session.scalar(select(PeerGroup.name).where(PeerGroup.slug == "hoa-sen"))
-    actions = set(db.session.scalars(select(AuditEvent.action)))
+    actions = set(audit_trail(select(AuditEvent.action)))
     assert {"department.created", "group.created", "invitation.created"} <= actions
 
 

@@ -27,6 +27,7 @@ from ..models import Client, GroupMembership, User
 from ..models._types import utcnow
 from ..security import mask_phone
 from ..services import appointments as appointment_service
+from ..services import audit
 from ..services import contacts as service
 from . import bp, labels, saving
 from .forms import (
@@ -160,6 +161,10 @@ def new():  # type: ignore[no-untyped-def]
         if code is None:
             return _render_new(form, 400)
         summary = service.client_summary(clientcode.pseudonym(g.group.id, code))
+        if summary is not None:
+            # "Who looked at this person's record?" has an answer (ids only).
+            audit.record("client.history_viewed", "client", summary.client_id)
+            db.session.commit()
         return _render_new(form, checked=True, summary=summary)
 
     if not form.validate():
@@ -223,12 +228,15 @@ def show(contact_id: int):  # type: ignore[no-untyped-def]
     if contact.client_id is not None:
         client = db.session.scalar(select(Client).where(Client.id == contact.client_id))
     author = db.session.get(User, contact.peer_educator_id)
-    return render_template(
+    audit.record("contact.viewed", "contact", contact.id)
+    page = render_template(
         "contacts/show.html", contact=contact, referrals=referrals, appointments=appointments,
         client=client, author=author,
         can_edit=service.can_edit(contact, current_user.id, _role()),
         confirm_form=ConfirmForm(formdata=None),
     )
+    db.session.commit()  # the view is recorded (a GET's transaction is otherwise not kept)
+    return page
 
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])

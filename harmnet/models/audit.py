@@ -18,6 +18,10 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_group_id_occurred_at", "group_id", "occurred_at"),
         Index("ix_audit_events_department_id_occurred_at", "department_id", "occurred_at"),
+        # No INSERT ... RETURNING: under row-level security a returned row must also be
+        # readable, and an event is written in contexts that may not read it back (a
+        # failed sign-in, the admin acting in a group). The id comes from the sequence first.
+        {"implicit_returning": False},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

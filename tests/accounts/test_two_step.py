@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from harmnet.models import AuditEvent, User
-from tests.support import PASSWORD, login, post_form
+from tests.support import PASSWORD, audit_trail, login, post_form
 
 SETUP = "/account/two-step"
 STEP = "/login/two-step"
@@ -52,8 +52,8 @@ def test_enrol_then_sign_in_with_a_code(client, app, db, make_user):
     r = post_form(phone, STEP, {"code": next_code(totp)})
     assert r.status_code == 302
     assert phone.get("/account").status_code == 200
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login.success")
-                               .order_by(AuditEvent.id.desc())).first()
+    event = audit_trail(select(AuditEvent).where(AuditEvent.action == "login.success")
+                        .order_by(AuditEvent.id.desc()))[0]
     assert event.detail == {"second_step": "totp"}
     assert totp.secret not in (db.session.scalar(select(User.totp_secret)) or "")  # encrypted
 

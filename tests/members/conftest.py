@@ -69,9 +69,10 @@ def audit_actions(db) -> list[tuple]:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
     from harmnet.models import AuditEvent
+    from tests.support import audit_trail
 
     return [(e.action, e.object_id, e.detail) for e in
-            db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+            audit_trail(select(AuditEvent).order_by(AuditEvent.id))]
 
 
 TODAY = date.today()

@@ -15,7 +15,7 @@ from harmnet.services.reminder_text import (
     template_problem,
 )
 from tests.reminders.conftest import MORNING, hanoi, reminders_of, run_due, set_settings, synced
-from tests.support import csrf_from, in_group, login
+from tests.support import audit_trail, csrf_from, in_group, login
 
 VALID = {
     "lead_hours": "24, 2", "quiet_start": "21:00", "quiet_end": "07:00", "daily_sms_cap": "200",
@@ -65,8 +65,7 @@ def test_coordinator_sees_what_needs_attention_and_retries(client, db, groups):
     assert response.status_code == 302
     [row] = [r for r in reminders_of(db, a) if r.id == ids["group-a"]]
     assert (row.status, row.attempts, row.last_error) == ("pending", 0, None)
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.action == "reminder.retried")).all()
+    events = audit_trail(select(AuditEvent).where(AuditEvent.action == "reminder.retried"))
     assert [(e.object_id, e.actor_id) for e in events] == [(ids["group-a"], users["a_coord"].id)]
 
 
