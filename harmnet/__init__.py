@@ -87,12 +87,15 @@ def register_blueprints(app: Flask) -> None:
     from .providers import bp as providers_bp
     from .reminders import bp as reminders_bp
     from .reports import bp as reports_bp
+    from .trail import admin_bp as admin_audit_bp
+    from .trail import department_bp as department_audit_bp
+    from .trail import group_bp as group_audit_bp
     from .trainings import bp as trainings_bp
 
     for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp, members_bp, trainings_bp,
                contacts_bp, providers_bp, reminders_bp, reports_bp, api_bp, offline_bp,
                credentials_bp, group_credentials_bp, department_credentials_bp,
-               admin_credentials_bp):
+               admin_credentials_bp, group_audit_bp, department_audit_bp, admin_audit_bp):
         app.register_blueprint(bp)
 
 
