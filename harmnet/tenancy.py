@@ -33,7 +33,7 @@ BigId = BigInteger().with_variant(Integer, "sqlite")
 #: Execution option that lets one statement cross groups (workers, admin). Use sparingly.
 SKIP = {"skip_tenancy": True}
 
-_SETTINGS = ("group_id", "user_id", "lookup", "departments", "platform")
+_SETTINGS = ("group_id", "user_id", "lookup", "departments", "platform", "reports")
 
 
 class TenancyError(RuntimeError):
@@ -126,6 +126,19 @@ def user_context(user_id: int | None) -> Iterator[None]:
 
 
 @contextmanager
+def reports_context() -> Iterator[None]:
+    """Let the report jobs (worker, seed) read and write the department-level tables of
+    every department for a block: the monthly fan-out, snapshot versions, DHIS2 pushes.
+    Group data stays behind its own lock; this admits report tables only."""
+    previous = _get("reports")
+    _set("reports", "1")
+    try:
+        yield
+    finally:
+        _set("reports", previous)
+
+
+@contextmanager
 def lookup_context(key: str) -> Iterator[None]:
     """Admit rows found by a secret lookup key (an invitation's token hash) under RLS."""
     previous = _get("lookup")
@@ -148,7 +161,8 @@ _SET_CONFIG = (
     " set_config('harmnet.user_id', %(user_id)s, true),"
     " set_config('harmnet.lookup', %(lookup)s, true),"
     " set_config('harmnet.departments', %(departments)s, true),"
-    " set_config('harmnet.platform', %(platform)s, true)"
+    " set_config('harmnet.platform', %(platform)s, true),"
+    " set_config('harmnet.reports', %(reports)s, true)"
 )
 
 
@@ -235,6 +249,7 @@ DEPARTMENTS_EXPR = (
     "string_to_array(NULLIF(current_setting('harmnet.departments', true), ''), ',')::bigint[]"
 )
 PLATFORM_EXPR = "COALESCE(current_setting('harmnet.platform', true), '') = '1'"
+REPORTS_EXPR = "COALESCE(current_setting('harmnet.reports', true), '') = '1'"
 
 
 def rls_statements(table: str, extra_using: str | None = None) -> list[str]:

@@ -25,6 +25,11 @@ def _first_month(group_id: int, fallback: str) -> str:
 
 
 def seed(password: str) -> None:  # noqa: ARG001 - every seed step has this signature
+    with tenancy.reports_context():  # snapshots and targets of every department
+        _seed()
+
+
+def _seed() -> None:
     today = date.today()
     last = reports.previous_month(today)
     oldest = reports.add_months(last, -(MAX_MONTHS - 1))

@@ -19,9 +19,18 @@ from harmnet.models import (
     Referral,
     Training,
 )
-from harmnet.tenancy import group_context
+from harmnet.tenancy import group_context, reports_context
 
 _seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _as_the_report_jobs(app):  # type: ignore[no-untyped-def]
+    """The test body drives the report services as the worker and the seed do, in the report
+    jobs' context (row-level security on the department-level tables, PostgreSQL). Requests
+    run in their own context, as in production: a department page sees its subtree only."""
+    with reports_context():
+        yield
 
 
 def _in_group(method):  # type: ignore[no-untyped-def]

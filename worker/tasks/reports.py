@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import wraps
 
 from celery import shared_task
 
+from harmnet import tenancy
 from harmnet.extensions import db
 from harmnet.models import ReportSnapshot
 from harmnet.services import dhis2, report_batch
@@ -17,7 +19,20 @@ log = logging.getLogger(__name__)
 QUEUE = "reports"
 
 
+def _report_job(task):  # type: ignore[no-untyped-def]
+    """Run a report task in the report jobs' context: row-level security admits the
+    department-level tables of every department to it (snapshots, DHIS2 settings, pushes)."""
+
+    @wraps(task)
+    def run(*args, **kwargs):  # type: ignore[no-untyped-def]
+        with tenancy.reports_context():
+            return task(*args, **kwargs)
+
+    return run
+
+
 @shared_task(name="worker.tasks.reports.monthly_fanout")
+@_report_job
 def monthly_fanout() -> int:
     """Hourly: enqueue the previous month's snapshot of every group whose local time is
     02:xx on day 1 (or that missed it). Reads only ids and timezones."""
@@ -44,6 +59,7 @@ def monthly_fanout() -> int:
 
 
 @shared_task(name="worker.tasks.reports.build_period_snapshots")
+@_report_job
 def build_period_snapshots(group_ids: list[int], period: str, reason: str = "monthly") -> int:
     """Compute one month of many groups with set-based SQL through the reports engine and
     store a version per group whose values changed; without that engine, one task per group.
@@ -73,6 +89,7 @@ def build_period_snapshots(group_ids: list[int], period: str, reason: str = "mon
 
 
 @shared_task(name="worker.tasks.reports.build_group_snapshot")
+@_report_job
 def build_group_snapshot(group_id: int, period: str, reason: str = "monthly") -> int | None:
     """Close one group-month under its tenant context: store a version of each published
     period (month, quarter and year to date, the year's earlier periods) that changed; then
@@ -99,6 +116,7 @@ def build_group_snapshot(group_id: int, period: str, reason: str = "monthly") ->
 
 @shared_task(name="worker.tasks.reports.push_to_dhis2", bind=True,
              max_retries=dhis2.MAX_ATTEMPTS - 1)
+@_report_job
 def push_to_dhis2(self, push_id: int) -> bool:  # type: ignore[no-untyped-def]
     try:
         outcome = dhis2.attempt(push_id)
