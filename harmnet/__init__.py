@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     from .credentials import department_bp as department_credentials_bp
     from .credentials import group_bp as group_credentials_bp
     from .department import bp as department_bp
+    from .erasure import bp as erasure_bp
     from .group import bp as group_bp
     from .main import bp as main_bp
     from .members import bp as members_bp
@@ -95,7 +96,8 @@ def register_blueprints(app: Flask) -> None:
     for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp, members_bp, trainings_bp,
                contacts_bp, providers_bp, reminders_bp, reports_bp, api_bp, offline_bp,
                credentials_bp, group_credentials_bp, department_credentials_bp,
-               admin_credentials_bp, group_audit_bp, department_audit_bp, admin_audit_bp):
+               admin_credentials_bp,
+               group_audit_bp, department_audit_bp, admin_audit_bp, erasure_bp):
         app.register_blueprint(bp)
 
 

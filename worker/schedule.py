@@ -23,6 +23,10 @@ BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=2),
         "options": {"queue": "reports"},
     },
+    "purge-deleted-notes": {
+        "task": "worker.tasks.maintenance.purge_deleted_notes",
+        "schedule": crontab(minute=41, hour=3),  # daily
+    },
     "purge-appointment-contacts": {
         "task": "worker.tasks.contacts.purge_appointment_contacts",
         "schedule": crontab(minute=23),  # hourly: values live at most an hour past their date

@@ -30,3 +30,17 @@ def purge_ended_sessions() -> int:
         db.session.rollback()
         raise
     return removed
+
+
+@shared_task(name="worker.tasks.maintenance.purge_deleted_notes")
+def purge_deleted_notes() -> int:
+    """Empty the notes of contacts deleted more than 30 days ago; returns how many."""
+    from harmnet.services import erasure
+
+    try:
+        purged = erasure.purge_deleted_notes()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return purged
