@@ -104,6 +104,9 @@ class Config:
     INVITATION_RATE_LIMIT = os.environ.get("INVITATION_RATE_LIMIT", "30 per minute")
 
     INVITATION_TTL = timedelta(hours=72)
+    #: Compare the keys with the database's record when the web or the worker starts
+    #: (harmnet/keys.py); `flask check-keys` does it on demand.
+    KEY_CHECK_AT_START = True
     #: Password reset links (handed over in person, no e-mail): one use, this long.
     PASSWORD_RESET_TTL = timedelta(hours=72)
     #: Reset links a person may issue, and tries at opening one, per address.
@@ -250,6 +253,7 @@ class TestingConfig(Config):
 
     ENV_NAME = "testing"
     TESTING = True
+    KEY_CHECK_AT_START = False  # the suite makes apps with many keys; tests call it
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
     ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     PSEUDONYM_KEY = "test-pseudonym-key"

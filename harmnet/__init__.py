@@ -36,6 +36,9 @@ def create_app(config: Config | str | None = None) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     configure_logging(app)
+    from .keys import check_at_start
+
+    check_at_start(app)  # a wrong or lost key stops here, with a clear message
     return app
 
 

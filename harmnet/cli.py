@@ -147,6 +147,20 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{removed} expired invitations removed.")
 
+    @app.cli.command("check-keys")
+    @click.option("--renew-sample", is_flag=True,
+                  help="After a key rotation: re-encrypt the check sample under the newest key.")
+    def check_keys(renew_sample: bool) -> None:
+        """Verify the encryption and pseudonym keys against the database (exit 1 if wrong)."""
+        from .keys import check
+
+        problems = check(renew_sample=renew_sample)
+        if problems:
+            db.session.rollback()
+            raise click.ClickException(" ".join(problems))
+        db.session.commit()
+        click.echo("Keys match this database.")
+
     @app.cli.command("is-empty")
     def is_empty() -> None:
         """Exit 0 when no user exists yet (used by `make run` to seed once)."""

@@ -12,6 +12,7 @@ from .accounts import (
 from .audit import AuditEvent
 from .contacts import Appointment, Client, Contact, Provider, Referral
 from .credentials import PasswordReset, RecoveryCode
+from .keys import KeyCheck
 from .members import Attendance, Member, Training
 from .org import GROUP_KINDS, Department, PeerGroup
 from .reminders import OutboxMessage, Reminder
@@ -20,7 +21,7 @@ from .reports import CodeMapping, Dhis2Push, Dhis2Settings, ReportSnapshot, Targ
 __all__ = [
     "DEPARTMENT_ROLES", "GROUP_KINDS", "GROUP_ROLES", "Appointment", "Attendance", "AuditEvent",
     "Client", "CodeMapping", "Contact", "Department", "DepartmentRole", "Dhis2Push",
-    "Dhis2Settings", "GroupMembership", "Invitation", "Member", "OutboxMessage",
+    "Dhis2Settings", "GroupMembership", "Invitation", "KeyCheck", "Member", "OutboxMessage",
     "PasswordReset", "PeerGroup",
     "Provider", "RecoveryCode", "Referral", "Reminder",
     "ReportSnapshot", "Target", "Training", "User", "UserSession",

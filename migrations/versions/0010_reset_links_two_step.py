@@ -1,4 +1,5 @@
-"""Accounts: password reset links, two-step sign-in (TOTP state and recovery codes).
+"""Accounts: password reset links, two-step sign-in (TOTP state and recovery codes), and
+the key checks (`flask check-keys`).
 
 Revision ID: 0010
 Revises: 0008
@@ -53,6 +54,15 @@ def upgrade():
     with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
         batch_op.create_index('ix_recovery_codes_user_id', ['user_id'], unique=False)
 
+    op.create_table('key_checks',
+    sa.Column('id', BigId, nullable=False),
+    sa.Column('name', sa.String(length=20), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('created_at', harmnet.models._types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_key_checks')),
+    sa.UniqueConstraint('name', name=op.f('uq_key_checks_name'))
+    )
+
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('totp_enabled_at', harmnet.models._types.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('totp_last_step', sa.BigInteger(), nullable=True))
@@ -62,6 +72,7 @@ def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('totp_last_step')
         batch_op.drop_column('totp_enabled_at')
+    op.drop_table('key_checks')
     with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
         batch_op.drop_index('ix_recovery_codes_user_id')
     op.drop_table('recovery_codes')
