@@ -174,7 +174,7 @@ def admin_reset(user_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("admin_credentials.coordinators"))
     # In each of the person's groups' trails: the group sees what the admin did.
     created = credentials.issue_reset(user, "platform", issued_by=current_user.id,
-                                      group_ids=credentials._coordinated_groups(user.id))
+                                      group_ids=credentials.coordinated_groups(user.id))
     return _link_page(created, user, url_for("admin_credentials.coordinators"))
 
 

@@ -44,7 +44,7 @@ def _other_memberships(user_id: int, group_id: int | None) -> int:
         return db.session.scalar(query) or 0
 
 
-def _coordinated_groups(user_id: int) -> list[int]:
+def coordinated_groups(user_id: int) -> list[int]:
     with tenancy.user_context(user_id):
         return list(db.session.scalars(
             select(GroupMembership.group_id)
@@ -79,7 +79,7 @@ def check_platform_reset(user: User, *, actor_id: int) -> None:
     an admin nor a department's staff, whose managers answer for them."""
     if user.id == actor_id or user.is_admin:
         raise ResetRefused("own_login")
-    if not _coordinated_groups(user.id) or _department_roles(user.id):
+    if not coordinated_groups(user.id) or _department_roles(user.id):
         raise ResetRefused("not_coordinator")
 
 
