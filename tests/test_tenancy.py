@@ -313,7 +313,8 @@ def test_group_page_sends_the_context_once(client, login_as, make_group, monkeyp
         event.remove(Engine, "before_cursor_execute", count)
     # The user and their session are read under no context (neither table is
     # group-owned), the group and membership under the user's: one set_config ...
-    assert sent == [("", user_id, "")]
+    # (group, user, lookup, departments, platform, reports)
+    assert sent == [("", user_id, "", "", "", "")]
     # ... and two statements: the user with the session, the group with the membership.
     assert len(statements) == 2
 
