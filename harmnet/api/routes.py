@@ -20,6 +20,7 @@ from ..extensions import db
 from ..models._types import utcnow
 from ..offline import queue_owner
 from ..problem import problem
+from ..services import audit
 from ..services import contacts as service
 from . import bp, openapi
 from .schemas import ContactIn
@@ -163,9 +164,12 @@ def get_contact(group_slug: str, contact_id: int):  # type: ignore[no-untyped-de
     if contact is None or not service.can_see(contact, current_user.id, g.membership.role):
         return problem(404, _("There is no such page, or it is not yours to see."))
     referrals = service.contact_referrals(contact.id)
-    return jsonify(id=contact.id, occurred_on=contact.occurred_on.isoformat(),
+    body = jsonify(id=contact.id, occurred_on=contact.occurred_on.isoformat(),
                    channel=contact.channel,
                    referrals=[{"service": r.service, "status": r.status} for r, _n in referrals])
+    audit.record("contact.viewed", "contact", contact.id, via="api")  # as the page does
+    db.session.commit()
+    return body
 
 
 @bp.get("/openapi.json")

@@ -45,6 +45,16 @@ def test_group_trail_shows_the_groups_actions_and_views_only(client, app, db, tw
     assert "Nothing recorded matches." in future
 
 
+def test_a_contact_read_through_the_api_is_recorded(client, two_groups):
+    a, _b, users = two_groups
+    contact_id = make_contact(a.id, users["a_peer"].id)
+    login(client, "a-peer")
+    r = client.get(f"/api/v1/groups/{a.slug}/contacts/{contact_id}")
+    assert r.status_code == 200
+    [event] = audit_trail(select(AuditEvent).where(AuditEvent.action == "contact.viewed"))
+    assert (event.object_id, event.group_id, event.detail) == (contact_id, a.id, {"via": "api"})
+
+
 def test_bad_filter_rerenders_with_a_message(client, two_groups):
     a, _b, _users = two_groups
     login(client, "a-coord")
