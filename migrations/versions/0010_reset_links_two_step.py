@@ -2,7 +2,7 @@
 the key checks (`flask check-keys`).
 
 Revision ID: 0010
-Revises: 0011
+Revises: 0009
 Create Date: 2026-12-06 14:00:00
 
 """
@@ -13,7 +13,7 @@ import harmnet.models._types
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0011'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
