@@ -32,7 +32,7 @@ def _count(db, model) -> int:  # type: ignore[no-untyped-def]
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_a_department_reads_its_subtree_and_nothing_else(db, two_departments):
+def test_a_department_reads_its_subtree_and_nothing_else(db, database, two_departments):
     city, district, other, groups = two_departments
     assert _count(db, ReportSnapshot) == 0 and _count(db, Target) == 0  # no context: nothing
     db.session.rollback()
@@ -42,7 +42,12 @@ def test_a_department_reads_its_subtree_and_nothing_else(db, two_departments):
         assert seen == {groups[0].id, groups[1].id}
         # text() SQL, which the ORM filter never sees, is held by the database itself.
         raw = db.session.scalar(text("SELECT count(*) FROM report_snapshots"))
-        assert raw == 2
+        with database.owner_engine.connect() as conn:  # the owner sees past the policy
+            ours = conn.scalar(text("SELECT count(*) FROM report_snapshots"
+                                    " WHERE department_id IN (:c, :d)"),
+                               {"c": city.id, "d": district.id})
+            everyone = conn.scalar(text("SELECT count(*) FROM report_snapshots"))
+        assert raw == ours < everyone
         assert set(db.session.scalars(select(Target.department_id))) == {city.id}
         db.session.rollback()
         # Writing another department's row is refused.
