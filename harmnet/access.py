@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import and_, bindparam, select
 
 from . import tenancy
@@ -59,6 +59,17 @@ def clear_session() -> None:
     session.clear()
     if lang:
         session["lang"] = lang
+
+
+def start_session(user: User) -> None:
+    """Open a server-side session for `user` and a fresh cookie naming it (no fixation).
+    Flushes the new session row: the caller commits before the response."""
+    token = sessions.start(user.id, request.user_agent.string)
+    clear_session()
+    session[SESSION_KEY] = token
+    session.permanent = True
+    login_user(user)
+    tenancy.set_user(user.id)
 
 
 @login_manager.unauthorized_handler

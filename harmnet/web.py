@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from flask import Flask, g, render_template, request, url_for
+from flask import Flask, current_app, g, render_template, request, url_for
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
@@ -101,12 +101,14 @@ def _static_caching(app: Flask, response):  # type: ignore[no-untyped-def]
         response.headers.pop("Expires", None)
 
 
-def install_template_helpers(app: Flask) -> None:
-    def static_url(filename: str) -> str:
-        """A static URL carrying a content hash, so it can be cached for a year."""
-        return url_for("static", filename=filename, v=_static_hash(app, filename))
+def static_url(filename: str) -> str:
+    """A static URL carrying a content hash, so it can be cached for a year."""
+    return url_for("static", filename=filename, v=_static_hash(current_app, filename))
 
-    app.jinja_env.globals.update(static_url=static_url, get_locale=get_locale)
+
+def install_template_helpers(app: Flask) -> None:
+    app.add_template_global(static_url)
+    app.add_template_global(get_locale)
 
     @app.context_processor
     def _inject():  # type: ignore[no-untyped-def]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from .. import tenancy
-from ..access import SESSION_KEY, clear_session
+from ..access import SESSION_KEY, clear_session, start_session
 from ..credentials.two_step import begin_second_step, needs_second_step
 from ..extensions import db, limiter
 from ..models import User
@@ -39,17 +39,6 @@ def _failed(response) -> bool:  # type: ignore[no-untyped-def]
     return response.status_code != 302
 
 
-def _start_session(user: User) -> None:
-    """Open a server-side session for `user` and a fresh cookie naming it (no fixation).
-    Flushes the new session row: the caller commits before the response."""
-    token = sessions.start(user.id, request.user_agent.string)
-    clear_session()
-    session[SESSION_KEY] = token
-    session.permanent = True
-    login_user(user)
-    tenancy.set_user(user.id)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
 def login():  # type: ignore[no-untyped-def]
@@ -64,7 +53,7 @@ def login():  # type: ignore[no-untyped-def]
             return begin_second_step(user, form.next.data)  # the code comes next
         if user is not None:
             audit.record("login.success", "user", user.id, actor_id=user.id)
-            _start_session(user)
+            start_session(user)
             db.session.commit()
             from ..main.routes import landing_url
 
@@ -113,7 +102,7 @@ def account():  # type: ignore[no-untyped-def]
             accounts.sign_out_everywhere(user)
             audit.record("password.changed", "user", user.id)
             # Keep this device signed in, on a new session under the new version.
-            _start_session(user)
+            start_session(user)
             db.session.commit()
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("auth.account"))
@@ -178,7 +167,7 @@ def accept_invitation(token: str):  # type: ignore[no-untyped-def]
             tenancy.set_group(invitation.group_id)
             form.login.errors.append(_("This login name is taken. Please choose another."))
         else:
-            _start_session(user)
+            start_session(user)
             db.session.commit()
             flash(_("Welcome! Your login is ready."), "success")
             return redirect(url_for("group.home", group_slug=g.invited_group.slug))

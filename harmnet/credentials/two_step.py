@@ -7,7 +7,9 @@ import time
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
+from ..access import start_session
 from ..extensions import db, limiter
 from ..models import User
 from ..services import audit, two_step
@@ -80,10 +82,9 @@ def two_step_login():  # type: ignore[no-untyped-def]
         if how is not None:
             audit.record("login.success", "user", user.id, actor_id=user.id, second_step=how)
             next_url = session[PENDING].get("next")
-            from ..auth.routes import _start_session
             from ..main.routes import landing_url
 
-            _start_session(user)  # flushes the server-side session row
+            start_session(user)  # flushes the server-side session row
             db.session.commit()
             response = redirect(safe_next(next_url) or landing_url())
             if form.remember.data:
@@ -122,8 +123,9 @@ def two_step_setup():  # type: ignore[no-untyped-def]
     secret = two_step.pending_secret(user)
     db.session.commit()
     uri = two_step.provisioning_uri(user, secret)
+    qr = Markup(two_step.qr_svg(uri))  # noqa: S704 - SVG drawn here by segno, no user text
     return render_template(
-        "credentials/two_step_setup.html", form=form, secret=secret, qr=two_step.qr_svg(uri),
+        "credentials/two_step_setup.html", form=form, secret=secret, qr=qr,
         required=two_step.required_for(user),
     ), (400 if request.method == "POST" else 200)
 
@@ -143,9 +145,8 @@ def _manage(user: User, action: str | None):  # type: ignore[no-untyped-def]
             return render_template("credentials/recovery_codes.html", codes=codes)
         else:
             two_step.disable(user)
-            from ..auth.routes import _start_session
 
-            _start_session(user)  # this device stays signed in; the others end
+            start_session(user)  # this device stays signed in; the others end
             db.session.commit()
             flash(_("Two-step sign-in is off."), "success")
             return redirect(url_for("auth.account"))

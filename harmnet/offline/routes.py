@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Response, current_app, url_for
 
+from ..web import static_url
 from . import bp
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -34,7 +35,6 @@ def release_version() -> str:
 
 @bp.get("/sw.js")
 def worker():  # type: ignore[no-untyped-def]
-    static_url = current_app.jinja_env.globals["static_url"]
     source = WORKER.read_text(encoding="utf-8")
     source = source.replace("__VERSION__", release_version()).replace(
         "__SHELL__", json.dumps([static_url(name) for name in SHELL]))

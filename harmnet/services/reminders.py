@@ -346,7 +346,6 @@ def due_groups(now: datetime, stale_seconds: int) -> list[DueGroup]:
             rows = conn.execute(stmt).all()
     elif db.session.get_bind().dialect.name != "postgresql":
         rows = db.session.execute(stmt.execution_options(**tenancy.SKIP)).all()
-        db.session.commit()
     else:
         rows = []
         group_ids = list(db.session.scalars(
@@ -354,7 +353,6 @@ def due_groups(now: datetime, stale_seconds: int) -> list[DueGroup]:
         for gid in group_ids:
             with tenancy.group_context(gid):
                 rows.extend(db.session.execute(stmt.where(Reminder.group_id == gid)).all())
-        db.session.commit()
     return [DueGroup(gid, bool(due), bool(stale)) for gid, due, stale in rows]
 
 

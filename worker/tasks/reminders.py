@@ -108,7 +108,9 @@ def dispatch(now: datetime | None = None, enqueue: Enqueue | None = None) -> int
     cfg = current_app.config
     batch = int(cfg["REMINDER_CLAIM_BATCH"])
     queued = 0
-    for found in reminders.due_groups(now, int(cfg["REMINDER_STALE_SECONDS"])):
+    due = reminders.due_groups(now, int(cfg["REMINDER_STALE_SECONDS"]))
+    db.session.commit()  # end the sweep's read before the per-group claims
+    for found in due:
         group_id = found.group_id
         with tenancy.group_context(group_id):
             try:
