@@ -154,6 +154,7 @@ def totals(e2e: Stack) -> tuple[int, int, int, int]:
 
 @pytest.mark.parametrize(("lang", "viewport"), [("vi", "phone"), ("en", "phone")])
 def test_contacts_saved_offline_reach_the_server_exactly_once(ui, e2e):
+    e2e.worker()  # the whole stack, as production runs it: Celery worker and beat too
     page = ui.page
     ui.sign_in("peer_educator")
     ui.goto(FORM)  # online: audited (axe, 44 px, weight) with the worker installing
