@@ -188,11 +188,9 @@ def grant_app_role(owner_url: str, role: str) -> None:
     engine.dispose()
 
 
-def grant_reports_role(owner_url: str, role: str) -> None:
-    """Create the reports role (read-only, past row-level security) and grant it SELECT on
-    the indicator tables only (harmnet.services.report_batch.REPORTS_ROLE_TABLES)."""
-    from .services.report_batch import REPORTS_ROLE_TABLES
-
+def _grant_bypassrls_reader(owner_url: str, role: str, grants: list[str]) -> None:
+    """Create a login role that reads past row-level security and nothing else, and give
+    it only `grants` (GRANT SELECT ... clauses, each ending before "TO")."""
     if not role.replace("_", "").isalnum():
         raise click.ClickException("role names are letters, digits and underscores")
     engine = create_engine(owner_url.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -209,9 +207,18 @@ def grant_reports_role(owner_url: str, role: str) -> None:
         conn.execute(text(f'GRANT CONNECT ON DATABASE "{db_name}" TO "{role}"'))
         conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
         conn.execute(text(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"'))
-        tables = ", ".join(REPORTS_ROLE_TABLES)
-        conn.execute(text(f'GRANT SELECT ON {tables} TO "{role}"'))
+        for grant in grants:
+            conn.execute(text(f'{grant} TO "{role}"'))
     engine.dispose()
+
+
+def grant_reports_role(owner_url: str, role: str) -> None:
+    """Create the reports role (read-only, past row-level security) and grant it SELECT on
+    the indicator tables only (harmnet.services.report_batch.REPORTS_ROLE_TABLES)."""
+    from .services.report_batch import REPORTS_ROLE_TABLES
+
+    _grant_bypassrls_reader(owner_url, role,
+                            [f"GRANT SELECT ON {', '.join(REPORTS_ROLE_TABLES)}"])
 
 
 #: What the dispatcher's sweep may read: which groups have due or stale reminders. No
@@ -225,22 +232,6 @@ REMINDERS_ROLE_COLUMNS = {
 def grant_reminders_role(owner_url: str, role: str) -> None:
     """Create the reminders sweep role (read-only, past row-level security) and grant it
     SELECT on REMINDERS_ROLE_COLUMNS only."""
-    if not role.replace("_", "").isalnum():
-        raise click.ClickException("role names are letters, digits and underscores")
-    engine = create_engine(owner_url.replace("postgresql://", "postgresql+psycopg://", 1)
-                           if owner_url.startswith("postgresql://") else owner_url)
-    with engine.begin() as conn:
-        exists = conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
-        if not exists:
-            # Roles are cluster-wide: another database's setup may create it at the same time.
-            conn.execute(text(
-                "DO $$ BEGIN "
-                f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE BYPASSRLS; '
-                "EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
-        db_name = conn.scalar(text("SELECT current_database()"))
-        conn.execute(text(f'GRANT CONNECT ON DATABASE "{db_name}" TO "{role}"'))
-        conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))
-        conn.execute(text(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"'))
-        for table, columns in REMINDERS_ROLE_COLUMNS.items():
-            conn.execute(text(f'GRANT SELECT ({", ".join(columns)}) ON {table} TO "{role}"'))
-    engine.dispose()
+    _grant_bypassrls_reader(owner_url, role, [
+        f'GRANT SELECT ({", ".join(columns)}) ON {table}'
+        for table, columns in REMINDERS_ROLE_COLUMNS.items()])
