@@ -157,7 +157,11 @@ def test_contacts_saved_offline_reach_the_server_exactly_once(ui, e2e):
     e2e.worker()  # the whole stack, as production runs it: Celery worker and beat too
     page = ui.page
     ui.sign_in("peer_educator")
-    ui.goto(FORM)  # online: audited (axe, 44 px, weight) with the worker installing
+    # The worker registered on the pages just seen; a page controls it only if it was
+    # loaded after the worker turned active (a navigation already under way when it claims
+    # its clients stays uncontrolled), so wait for the active worker before opening the form.
+    page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    ui.goto(FORM)  # online: audited (axe, 44 px, weight)
     page.wait_for_function("() => !!navigator.serviceWorker.controller")
     wait_for(lambda: page.evaluate(KEPT), what="the form to be kept for offline use")
     # Installable: Chromium's own check (Lighthouse 12 no longer has a PWA category).
