@@ -96,6 +96,11 @@ def register_blueprints(app: Flask) -> None:
     from .trail import group_bp as group_audit_bp
     from .trainings import bp as trainings_bp
 
+    # Before any rule is added: every `<int:...>` in a URL is a database id, so one past
+    # BIGINT matches no route (a 404), never a database error.
+    from .web import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     for bp in (main_bp, auth_bp, group_bp, department_bp, admin_bp, members_bp, trainings_bp,
                contacts_bp, providers_bp, reminders_bp, reports_bp, api_bp, offline_bp,
                credentials_bp, group_credentials_bp, department_credentials_bp,

@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, current_app, g, render_template, request, url_for
 from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -25,6 +26,15 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` for database ids: 1 up to BIGINT's largest value, so a longer number
+    typed into a URL is a plain 404 (SQLite raises on integers past 64 bits)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def file_hash(filename: str) -> str:

@@ -94,3 +94,24 @@ def coordinator_client(client, make_group, make_user):
     user = make_user(group=group, role="coordinator")
     login(client, user.login)
     return client, group
+
+
+@pytest.mark.parametrize("number", [2**63 - 1, 2**63, 10**30])
+def test_an_id_too_big_for_the_database_is_a_404(app, coordinator_client, number):
+    """Every route taking an id, asked for one at or past BIGINT's end: no such page."""
+    client, group = coordinator_client
+    tried = []
+    for rule in app.url_map.iter_rules():
+        ids = [name for name in rule.arguments if name.endswith("_id")]
+        if not ids or "GET" not in rule.methods:
+            continue
+        values = {name: 1 for name in rule.arguments}
+        values.update(group_slug=group.slug, slug=group.slug)
+        path = rule.build({**values, **{name: 1 for name in ids}}, append_unknown=False)[1]
+        # Built with 1, then the id's digits swapped for the big number (the converter
+        # would refuse to build it, which is the point).
+        path = path.replace("/1", f"/{number}")
+        response = client.get(path)
+        tried.append(path)
+        assert response.status_code == 404, f"{path}: {response.status_code}"
+    assert len(tried) >= 10, tried
