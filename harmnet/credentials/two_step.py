@@ -165,5 +165,10 @@ def _enrolment_required():  # type: ignore[no-untyped-def]
         return None
     if two_step.is_on(current_user) or not two_step.required_for(current_user):
         return None
-    flash(_("Your role needs two-step sign-in. Please turn it on to continue."), "info")
+    message = _("Your role needs two-step sign-in. Please turn it on to continue.")
+    if request.path.startswith("/api/"):  # a caller of the API reads JSON, not a redirect
+        from ..problem import problem
+
+        return problem(403, message, setup=url_for("credentials.two_step_setup"))
+    flash(message, "info")
     return redirect(url_for("credentials.two_step_setup"))

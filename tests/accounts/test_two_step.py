@@ -159,7 +159,12 @@ def test_required_for_a_coordinator_when_the_setting_is_on(client, app, db, two_
     login(client, "a-coord")
     r = client.get(f"/g/{a.slug}/")
     assert r.status_code == 302 and r.headers["Location"].endswith(SETUP)
+    # The API answers what a program can read: a problem naming the set-up page.
+    r = client.get("/api/v1/me")
+    assert r.status_code == 403 and r.mimetype == "application/problem+json"
+    assert r.json["setup"].endswith(SETUP) and "two-step" in r.json["detail"]
     totp, _codes = enrol(client)
+    assert client.get("/api/v1/me").status_code == 200
     assert client.get(f"/g/{a.slug}/").status_code == 200
     # It cannot be turned off while required.
     r = post_form(client, SETUP, {"action": "disable", "code": next_code(totp)})
