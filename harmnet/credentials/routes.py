@@ -60,11 +60,17 @@ def _per_user() -> str:
     return f"user:{current_user.get_id()}"
 
 
+def _lost_phone() -> bool:
+    """The second button: the person lost the phone with their codes too."""
+    return request.form.get("two_step") == "off"
+
+
 def _link_page(reset: credentials.NewReset, user: User, back: str):  # type: ignore[no-untyped-def]
     db.session.commit()
     link = url_for("credentials.reset_password", token=reset.token, _external=True)
     # Shown once, on this response only; never stored or logged (harmnet/redact.py).
-    return render_template("credentials/reset_link.html", link=link, person=user, back=back)
+    return render_template("credentials/reset_link.html", link=link, person=user, back=back,
+                           two_step_off=_lost_phone())
 
 
 # --- issuing: a coordinator, for a peer educator of the group --------------------------------
@@ -85,7 +91,7 @@ def group_reset(membership_id: int):  # type: ignore[no-untyped-def]
         flash(REFUSALS[exc.code](), "error")
         return redirect(url_for("group.logins"))
     created = credentials.issue_reset(user, "group", issued_by=current_user.id,
-                                      group_ids=[g.group.id])
+                                      group_ids=[g.group.id], lost_phone=_lost_phone())
     return _link_page(created, user, url_for("group.logins"))
 
 
@@ -129,7 +135,7 @@ def department_reset(role_id: int):  # type: ignore[no-untyped-def]
         flash(REFUSALS[exc.code](), "error")
         return redirect(url_for("department_credentials.staff"))
     created = credentials.issue_reset(user, "department", issued_by=current_user.id,
-                                      department_id=g.department.id)
+                                      department_id=g.department.id, lost_phone=_lost_phone())
     return _link_page(created, user, url_for("department_credentials.staff"))
 
 
@@ -174,7 +180,8 @@ def admin_reset(user_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("admin_credentials.coordinators"))
     # In each of the person's groups' trails: the group sees what the admin did.
     created = credentials.issue_reset(user, "platform", issued_by=current_user.id,
-                                      group_ids=credentials.coordinated_groups(user.id))
+                                      group_ids=credentials.coordinated_groups(user.id),
+                                      lost_phone=_lost_phone())
     return _link_page(created, user, url_for("admin_credentials.coordinators"))
 
 

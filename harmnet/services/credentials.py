@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import DepartmentRole, GroupMembership, Invitation, PasswordReset, User
 from ..models._types import utcnow
 from ..security import new_token, token_hash
-from . import accounts, audit
+from . import accounts, audit, two_step
 
 
 class ResetRefused(ValueError):
@@ -97,9 +97,10 @@ def check_department_reset(role: DepartmentRole, subtree: list[int], *, actor_id
 
 
 def issue_reset(user: User, scope: str, *, issued_by: int, group_ids: list[int] | None = None,
-                department_id: int | None = None) -> NewReset:
+                department_id: int | None = None, lost_phone: bool = False) -> NewReset:
     """A one-time link for `user` (stored hashed); earlier unused links of theirs die.
-    Audited in every group named in `group_ids` (the first is the link's own)."""
+    Audited in every group named in `group_ids` (the first is the link's own).
+    `lost_phone` also turns their two-step sign-in off (they set it up again after)."""
     db.session.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id,
                                                    PasswordReset.used_at.is_(None)))
     token, digest = new_token()
@@ -114,6 +115,12 @@ def issue_reset(user: User, scope: str, *, issued_by: int, group_ids: list[int] 
     for group_id in groups or [None]:
         audit.record("password_reset.issued", "user", user.id, actor_id=issued_by,
                      group_id=group_id, department_id=department_id, scope=scope)
+    if lost_phone and two_step.is_on(user):
+        first, *others = groups or [None]
+        two_step.disable(user, actor_id=issued_by, group_id=first, department_id=department_id)
+        for group_id in others:  # each group's trail shows it, as it shows the link
+            audit.record("two_step.disabled", "user", user.id, actor_id=issued_by,
+                         group_id=group_id)
     return NewReset(reset, token)
 
 

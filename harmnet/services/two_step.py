@@ -97,14 +97,17 @@ def enable(user: User, code: str) -> list[str] | None:
     return codes
 
 
-def disable(user: User) -> None:
+def disable(user: User, *, actor_id: int | None = None, **audit_extra: object) -> None:
+    """Turn two-step sign-in off: by the person, or (`actor_id`) by whoever may issue
+    their reset link, when the phone and the recovery codes are both lost."""
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     user.session_version += 1  # remembered devices and other sessions end too
     db.session.flush()
-    audit.record("two_step.disabled", "user", user.id, actor_id=user.id)
+    audit.record("two_step.disabled", "user", user.id, actor_id=actor_id or user.id,
+                 **audit_extra)
 
 
 def _hash(code: str) -> str:

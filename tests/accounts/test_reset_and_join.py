@@ -275,3 +275,35 @@ def test_join_page_in_both_languages(client, app, db, two_groups, make_user, lan
     login(phone, "joiner")
     phone.get(link + "/join")
     assert words in phone.get("/join").get_data(as_text=True)
+
+
+def test_a_lost_phone_reset_turns_two_step_off_and_is_audited(client, app, db, two_groups):
+    """The peer lost the phone with its codes: the coordinator's second button clears
+    two-step sign-in with the link, so the peer can get in and set it up again."""
+    from tests.accounts.test_two_step import STEP, enrol
+
+    a, _b, users = two_groups
+    peer = app.test_client()
+    login(peer, "a-peer")
+    enrol(peer)
+    login(client, "a-coord")
+    mid = membership_id(db, a.id, users["a_peer"].id)
+    logins = client.get(f"/g/{a.slug}/logins").get_data(as_text=True)
+    assert "turn off two-step sign-in" in logins
+    # The plain button leaves two-step on: the new password alone does not sign in.
+    link = _link(_group_reset(client, a, mid))
+    assert _set_password(app.test_client(), link).status_code == 302
+    assert login(app.test_client(), "a-peer", NEW).headers["Location"].endswith(STEP)
+    # The lost-phone button turns it off.
+    response = post_form(client, f"/g/{a.slug}/logins/{mid}/reset", {"two_step": "off"},
+                         page=f"/g/{a.slug}/logins")
+    assert "Two-step sign-in is now off" in response.get_data(as_text=True)
+    link = _link(response)
+    assert _set_password(app.test_client(), link, "another long new secret").status_code == 302
+    fresh = app.test_client()
+    assert login(fresh, "a-peer", "another long new secret").status_code == 302
+    assert fresh.get(f"/g/{a.slug}/").status_code == 200
+    assert peer.get(f"/g/{a.slug}/").status_code == 302  # the old phone's session ended
+    actors = audit_trail(select(AuditEvent.actor_id).where(
+        AuditEvent.action == "two_step.disabled", AuditEvent.group_id == a.id))
+    assert list(actors) == [users["a_coord"].id]  # in the group's trail, by the coordinator
