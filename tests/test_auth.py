@@ -63,7 +63,7 @@ def test_deactivated_users_open_session_fails_on_next_request(client, db, two_gr
     other = app.test_client()
     login(other, users["a_coord"].login)
     mid = membership_id(db, a.id, users["a_peer"].id)
-    r = post_form(other, f"/g/{a.slug}/logins/{mid}/deactivate",
+    r = post_form(other, f"/g/{a.slug}/logins/{mid}/deactivate", {"confirmed": "yes"},
                   page=f"/g/{a.slug}/logins")
     assert r.status_code == 302
     response = client.get(f"/g/{a.slug}/")
@@ -86,7 +86,7 @@ def test_deactivating_in_one_group_keeps_the_login_of_someone_with_a_role_elsewh
     login(coordinator, users["a_coord"].login)
     mid = membership_id(db, a.id, users["a_peer"].id)
     r = post_form(coordinator, f"/g/{a.slug}/logins/{mid}/deactivate",
-                  page=f"/g/{a.slug}/logins")
+                  {"confirmed": "yes"}, page=f"/g/{a.slug}/logins")
     assert r.status_code == 302
     assert db.session.get(User, users["a_peer"].id).is_active is True
     assert login(client, users["a_peer"].login).status_code == 302
@@ -247,3 +247,20 @@ def test_guessing_invitation_tokens_is_rate_limited(client):
                 for i in range(31)]
     assert statuses[:30] == [404] * 30
     assert statuses[30] == 429
+
+
+def test_deactivating_a_login_asks_once_first(client, db, two_groups):
+    a, _b, users = two_groups
+    login(client, users["a_coord"].login)
+    mid = membership_id(db, a.id, users["a_peer"].id)
+    page = f"/g/{a.slug}/logins"
+    asked = post_form(client, f"/g/{a.slug}/logins/{mid}/deactivate", page=page)
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Yes, deactivate" in html
+    assert users["a_peer"].login in html and f'href="{page}"' in html
+    assert db.session.get(User, users["a_peer"].id).is_active is True
+    done = post_form(client, f"/g/{a.slug}/logins/{mid}/deactivate", {"confirmed": "yes"},
+                     page=page)
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, users["a_peer"].id).is_active is False

@@ -14,11 +14,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import clientcode
+from .. import clientcode, confirm
 from ..access import coordinator_required
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
@@ -386,6 +387,21 @@ def cancel(appointment_id: int):  # type: ignore[no-untyped-def]
     appointment, referral, _contact = _appointment_or_404(appointment_id)
     if not ConfirmForm().validate():
         abort(400)
+    if appointment.status in ("scheduled", "missed") and not confirm.confirmed():
+        back = request.form.get("back")
+        return confirm.ask(
+            title=_("Cancel appointment"),
+            question=_("Cancel the appointment for %(service)s on %(when)s? Its reminders "
+                       "stop and the phone number or e-mail kept for them is erased. This "
+                       "cannot be undone.",
+                       service=code_name(referral.service, "service_name"),
+                       when=format_datetime(appointment.scheduled_at, "short")),
+            confirm_label=_("Yes, cancel the appointment"),
+            keep_label=_("No, keep it"),
+            back_url=(url_for("contacts.followups") if back == "follow-ups"
+                      else url_for("contacts.referral", referral_id=referral.id)),
+            hidden={"back": back if back == "follow-ups" else ""},
+        )
     try:
         appointment_service.cancel_appointment(appointment.id, actor_id=current_user.id)
     except appointment_service.AppointmentError as exc:

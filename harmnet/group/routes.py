@@ -6,9 +6,11 @@ from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import confirm
 from ..access import coordinator_required
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
+from ..models import User
 from ..services import accounts
 from . import bp
 from .forms import ConfirmForm, InviteForm, RoleForm
@@ -82,7 +84,19 @@ def change_role(membership_id: int):  # type: ignore[no-untyped-def]
 @coordinator_required
 def deactivate(membership_id: int):  # type: ignore[no-untyped-def]
     membership = _membership_or_404(membership_id)
-    if ConfirmForm().validate_on_submit():
+    form = ConfirmForm()
+    if (membership.is_active and membership.user_id != current_user.id
+            and form.validate_on_submit() and not confirm.confirmed()):
+        user = db.session.get(User, membership.user_id)
+        return confirm.ask(
+            title=_("Deactivate a login"),
+            question=_("Deactivate the login of %(name)s (%(login)s)? They are signed out "
+                       "at once and cannot sign in to this group until a coordinator "
+                       "reactivates it.", name=user.display_name if user else "",
+                       login=user.login if user else ""),
+            confirm_label=_("Yes, deactivate"), keep_label=_("No, keep it"),
+            back_url=url_for("group.logins"))
+    if form.validate_on_submit():
         try:
             accounts.deactivate(membership, actor_id=current_user.id)
         except accounts.AccountError as exc:

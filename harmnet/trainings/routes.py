@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import confirm
 from ..access import coordinator_required
 from ..extensions import db
 from ..members.labels import ATTENDANCE_NAMES, MEMBER_ROLE_NAMES, TOPIC_NAMES
@@ -182,6 +183,15 @@ def edit(training_id: int):  # type: ignore[no-untyped-def]
 @coordinator_required
 def cancel(training_id: int):  # type: ignore[no-untyped-def]
     training = _training_or_404(training_id)
+    if training.status != "cancelled" and PlainForm().validate_on_submit() \
+            and not confirm.confirmed():
+        return confirm.ask(
+            title=_("Cancel the training"),
+            question=_("Cancel “%(title)s”? Reminders not yet sent are stopped and "
+                       "invited members see it as cancelled. This cannot be undone.",
+                       title=training.title),
+            confirm_label=_("Yes, cancel the training"), keep_label=_("No, keep it"),
+            back_url=url_for("trainings.show", training_id=training.id))
     if PlainForm().validate_on_submit():
         svc.cancel(training)
         db.session.commit()
@@ -262,6 +272,16 @@ def uninvite(training_id: int, member_id: int):  # type: ignore[no-untyped-def]
     training = _training_or_404(training_id)
     if not PlainForm().validate_on_submit():
         return redirect(url_for("trainings.show", training_id=training.id))
+    if not confirm.confirmed():
+        member = members_svc.get(member_id)
+        if member is None or svc.mark_of(training.id, member_id) != "invited":
+            abort(404)
+        return confirm.ask(
+            title=_("Withdraw the invitation"),
+            question=_("Withdraw %(alias)s's invitation to “%(title)s”? Their reminders "
+                       "for it are stopped.", alias=member.alias, title=training.title),
+            confirm_label=_("Yes, withdraw the invitation"), keep_label=_("No, keep it"),
+            back_url=url_for("trainings.show", training_id=training.id))
     if not svc.uninvite(training, member_id):
         abort(404)
     db.session.commit()

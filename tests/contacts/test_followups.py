@@ -144,8 +144,19 @@ def test_cancel_erases_the_contact_value_and_reopens_the_referral(client, db, fo
     a, *_, w = followup_world
     login(client, "a-peer")
     appt = w["appts"]["hiv_test"]
-    assert client.post(f"/g/group-a/contacts/appointments/{appt}/cancel",
-                       data={"csrf_token": _token(client)}).status_code == 302
+    token = _token(client)
+    # The button asks first: the answer is a page with a second button, nothing changes.
+    asked = client.post(f"/g/group-a/contacts/appointments/{appt}/cancel",
+                        data={"csrf_token": token, "back": "follow-ups"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Yes, cancel the appointment" in html
+    assert 'name="confirmed" value="yes"' in html and 'name="back" value="follow-ups"' in html
+    assert 'href="/g/group-a/contacts/follow-ups"' in html  # "No, keep it" goes back
+    with in_group(a.id):
+        assert db.session.get(Appointment, appt).status == "scheduled"
+    done = client.post(f"/g/group-a/contacts/appointments/{appt}/cancel",
+                       data={"csrf_token": token, "confirmed": "yes", "back": "follow-ups"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/follow-ups")
     with in_group(a.id):
         appointment = db.session.get(Appointment, appt)
         assert appointment.status == "cancelled" and appointment.contact_value is None

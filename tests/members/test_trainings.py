@@ -99,6 +99,12 @@ def test_pick_members_and_refuse_another_groups_member(client, coordinator, db, 
                      page=page).status_code == 302
     # Withdrawing an invitation before roll call.
     response = post_form(client, f"{BASE}/{tid}/uninvite/{mine}", page=f"{BASE}/{tid}")
+    assert response.status_code == 200  # asks first
+    assert "Yes, withdraw the invitation" in response.get_data(as_text=True)
+    with in_group(group.id):
+        assert db.session.scalar(select(Attendance)) is not None
+    response = post_form(client, f"{BASE}/{tid}/uninvite/{mine}", {"confirmed": "yes"},
+                         page=f"{BASE}/{tid}")
     assert response.status_code == 302
     with in_group(group.id):
         assert db.session.scalar(select(Attendance)) is None
@@ -164,7 +170,12 @@ def test_cancel_stops_pending_reminders_and_keeps_history(client, coordinator, d
                                 send_at=datetime.now(UTC) + timedelta(days=1), channel="outbox",
                                 idempotency_key=f"att:{attendance.id}:24h"))
         db.session.commit()
-    assert post_form(client, f"{BASE}/{tid}/cancel", page=f"{BASE}/{tid}").status_code == 302
+    asked = post_form(client, f"{BASE}/{tid}/cancel", page=f"{BASE}/{tid}")
+    assert asked.status_code == 200 and "Yes, cancel the training" in asked.get_data(as_text=True)
+    with in_group(group.id):
+        assert db.session.scalar(select(Reminder.status)) == "pending"
+    assert post_form(client, f"{BASE}/{tid}/cancel", {"confirmed": "yes"},
+                     page=f"{BASE}/{tid}").status_code == 302
     with in_group(group.id):
         assert db.session.scalar(select(Reminder.status)) == "cancelled"
         assert db.session.scalar(select(Attendance.status)) == "invited"
