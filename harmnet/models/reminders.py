@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -15,6 +23,8 @@ from ._types import BigId, UTCDateTime, utcnow
 REMINDER_STATUSES = (
     "pending", "sending", "sent", "failed", "cancelled", "skipped", "uncertain",
 )
+#: What a coordinator says of an outbox message: passed on to the person by hand, or not.
+OUTBOX_OUTCOMES = ("passed_on", "unreachable")
 
 
 class Reminder(GroupScoped, db.Model):
@@ -78,6 +88,9 @@ class OutboxMessage(GroupScoped, db.Model):
         Index("ix_outbox_messages_group_id_created_at", "group_id", "created_at"),
         # One outbox message per reminder: the outbox channel is exactly-once by construction.
         UniqueConstraint("group_id", "reminder_id"),
+        # The messages still to pass on, newest first (migration 0014): the outbox's first tab.
+        Index("ix_outbox_messages_group_id_open", "group_id", "created_at",
+              postgresql_where=text("outcome IS NULL"), sqlite_where=text("outcome IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -86,3 +99,9 @@ class OutboxMessage(GroupScoped, db.Model):
     recipient: Mapped[str | None] = mapped_column(EncryptedString(600))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: None while it waits for a coordinator to pass it on; then one of OUTBOX_OUTCOMES.
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    #: When, and by whom, the outcome was recorded (UTC; the login may go later).
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome_by: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"))

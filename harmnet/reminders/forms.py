@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from wtforms import IntegerField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, NumberRange, ValidationError
 
 from ..forms import BaseForm
@@ -80,3 +80,10 @@ class RetryForm(BaseForm):
     """The retry button: CSRF only."""
 
     submit = SubmitField(_l("Send again"))
+
+
+class OutcomeForm(BaseForm):
+    """The outbox's buttons (show the recipient, passed on, could not reach): CSRF, and
+    which outcome (checked against OUTBOX_OUTCOMES by the route)."""
+
+    outcome = HiddenField()

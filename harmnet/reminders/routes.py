@@ -11,11 +11,11 @@ from flask_login import current_user
 from ..access import coordinator_required
 from ..extensions import db
 from ..keyset import KeysetPage, keyset_page, parse_cursor
-from ..models.reminders import REMINDER_STATUSES, OutboxMessage, Reminder
+from ..models.reminders import OUTBOX_OUTCOMES, REMINDER_STATUSES, OutboxMessage, Reminder
 from ..security import mask_phone
 from ..services import reminders
 from . import bp
-from .forms import RetryForm, SettingsForm
+from .forms import OutcomeForm, RetryForm, SettingsForm
 
 
 def _page_of(stmt, key, ident) -> KeysetPage:  # type: ignore[no-untyped-def]
@@ -93,6 +93,7 @@ def reason_text(code: str | None) -> str:
         "smtp_session": _("The mail server refused the session."),
         "smtp_auth": _("The mail server refused the sign-in."),
         "smtp_refused": _("The mail server refused the address."),
+        "not_reached": _("In the outbox: the coordinator could not reach the person."),
     }
     if code in fixed:
         return fixed[code]
@@ -109,7 +110,17 @@ def reason_text(code: str | None) -> str:
 @bp.context_processor
 def _helpers() -> dict:
     return {"reminder_status_name": status_name, "reminder_reason": reason_text,
-            "mask_recipient": mask_recipient}
+            "mask_recipient": mask_recipient, "outcome_name": outcome_name,
+            "retryable": reminders.retryable}
+
+
+def outcome_name(code: str | None) -> str:
+    """An outbox message's state, as the outbox shows it."""
+    if code == "passed_on":
+        return _("Passed on")
+    if code == "unreachable":
+        return _("Could not reach")
+    return _("To pass on")
 
 
 @bp.get("/")
@@ -119,14 +130,67 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("reminders/index.html", page=page,
                            counts=reminders.status_counts(), statuses=REMINDER_STATUSES,
                            count_cap=reminders.STATUS_COUNT_CAP,
-                           retryable=reminders.RETRYABLE, form=RetryForm(formdata=None))
+                           form=RetryForm(formdata=None))
 
 
 @bp.get("/outbox")
 @coordinator_required
 def outbox():  # type: ignore[no-untyped-def]
-    page = _page_of(reminders.outbox_stmt(), OutboxMessage.created_at, OutboxMessage.id)
-    return render_template("reminders/outbox.html", page=page)
+    show = "all" if request.args.get("show") == "all" else "waiting"
+    page = _page_of(reminders.outbox_stmt(waiting=show == "waiting"),
+                    OutboxMessage.created_at, OutboxMessage.id)
+    return render_template("reminders/outbox.html", page=page, show=show)
+
+
+def _message_or_404(message_id: int) -> OutboxMessage:
+    message = reminders.outbox_message(message_id)
+    if message is None:
+        abort(404)
+    return message
+
+
+def _message_page(message: OutboxMessage, *, recipient: str | None = None,
+                  revealed: bool = False, status: int = 200):  # type: ignore[no-untyped-def]
+    return render_template("reminders/message.html", m=message, recipient=recipient,
+                           revealed=revealed, form=OutcomeForm(formdata=None)), status
+
+
+@bp.get("/outbox/<int:message_id>")
+@coordinator_required
+def message(message_id: int):  # type: ignore[no-untyped-def]
+    return _message_page(_message_or_404(message_id))
+
+
+@bp.post("/outbox/<int:message_id>/recipient")
+@coordinator_required
+def reveal(message_id: int):  # type: ignore[no-untyped-def]
+    """Show the recipient on this one answer (audited, as a member's phone is)."""
+    message = _message_or_404(message_id)
+    if not OutcomeForm().validate_on_submit():
+        flash(_("This form has expired. Please submit it again."), "error")
+        return redirect(url_for("reminders.message", message_id=message.id))
+    recipient = reminders.reveal_recipient(message)
+    db.session.commit()
+    return _message_page(message, recipient=recipient, revealed=True)
+
+
+@bp.post("/outbox/<int:message_id>/outcome")
+@coordinator_required
+def outcome(message_id: int):  # type: ignore[no-untyped-def]
+    message = _message_or_404(message_id)
+    form = OutcomeForm()
+    if not form.validate_on_submit() or form.outcome.data not in OUTBOX_OUTCOMES:
+        flash(_("This form has expired. Please submit it again."), "error")
+        return redirect(url_for("reminders.message", message_id=message.id))
+    if reminders.record_outbox_outcome(message.id, form.outcome.data,
+                                       actor_id=current_user.id):
+        db.session.commit()
+        flash(_("Marked as passed on.") if form.outcome.data == "passed_on" else
+              _("Marked as not reached. The reminder is listed under “Needs attention”."),
+              "success")
+    else:
+        flash(_("This message was already marked."), "info")
+    return redirect(url_for("reminders.outbox"))
 
 
 @bp.post("/<int:reminder_id>/retry")

@@ -38,3 +38,10 @@ def record(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def reveal(action: str, object_type: str, object_id: int, value: str | None) -> str | None:
+    """A personal value (a member's phone, an outbox recipient) for one page view, with the
+    audit event that says who saw whose; the event never holds the value itself."""
+    record(action, object_type, object_id)
+    return value

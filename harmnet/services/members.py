@@ -260,8 +260,7 @@ def change_status(member: Member, status: str, on: date) -> None:
 
 def reveal_phone(member: Member) -> str | None:
     """The member's phone, for one page view; every reveal is audited."""
-    audit.record("member.phone_shown", "member", member.id)
-    return member.phone
+    return audit.reveal("member.phone_shown", "member", member.id, member.phone)
 
 
 def rotate_phone_keys() -> int:

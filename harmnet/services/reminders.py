@@ -45,7 +45,7 @@ from ..models import (
     User,
 )
 from ..models._types import utcnow
-from ..models.reminders import REMINDER_STATUSES
+from ..models.reminders import OUTBOX_OUTCOMES, REMINDER_STATUSES
 from . import audit
 from .reminder_channels import Confirmation, Message
 from .reminder_text import group_templates, render, sensitive_word
@@ -734,9 +734,75 @@ def problems_stmt():  # type: ignore[no-untyped-def]
             .order_by(Reminder.send_at.desc(), Reminder.id.desc()))
 
 
-def outbox_stmt():  # type: ignore[no-untyped-def]
-    return select(OutboxMessage).order_by(OutboxMessage.created_at.desc(),
-                                          OutboxMessage.id.desc())
+def outbox_stmt(*, waiting: bool = False):  # type: ignore[no-untyped-def]
+    """The outbox, newest first; `waiting`: only the messages nobody has passed on yet
+    (read through the partial index ix_outbox_messages_group_id_open)."""
+    stmt = select(OutboxMessage)
+    if waiting:
+        stmt = stmt.where(OutboxMessage.outcome.is_(None))
+    return stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+
+
+#: `last_error` of a reminder whose outbox message the coordinator could not pass on.
+NOT_REACHED = "not_reached"
+
+
+def outbox_message(message_id: int) -> OutboxMessage | None:
+    """A message of the current group's outbox (the tenancy filter hides the others)."""
+    if not 0 < message_id < 2**63:  # a URL's number past BIGINT is no message
+        return None
+    return db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id))
+
+
+def reveal_recipient(message: OutboxMessage) -> str | None:
+    """The recipient of an outbox message, for one page view; audited like a member's phone."""
+    return audit.reveal("outbox.recipient_shown", "outbox_message", message.id,
+                        message.recipient)
+
+
+def record_outbox_outcome(message_id: int, outcome: str, *, actor_id: int | None,
+                          now: datetime | None = None) -> bool:
+    """Say whether an outbox message reached its person, and make its reminder follow.
+
+    `passed_on` is final; `unreachable` may still become `passed_on` (reached later). The
+    reminder was marked `sent` when the outbox took the message (the send task's own
+    transaction); `unreachable` turns it `failed` with the reason `not_reached`, so it is
+    listed under "Needs attention", and `passed_on` turns such a reminder `sent` again.
+    Both are compare-and-set updates of rows the dispatcher never touches again (it works
+    on `pending` and `sending` rows only), so a second click or a second coordinator
+    changes nothing, and no reminder is ever queued again by this. False when the message
+    does not exist or already has this or a final outcome.
+    """
+    if outcome not in OUTBOX_OUTCOMES:
+        raise ValueError(outcome)
+    now = now or utcnow()
+    allowed = (OutboxMessage.outcome.is_(None) if outcome == "unreachable"
+               else or_(OutboxMessage.outcome.is_(None),
+                        OutboxMessage.outcome == "unreachable"))
+    changed = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, allowed)
+        .values(outcome=outcome, outcome_at=now, outcome_by=actor_id)
+        .returning(OutboxMessage.reminder_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not changed:
+        return False
+    reminder_id = changed[0][0]
+    if reminder_id is not None:
+        if outcome == "unreachable":
+            follow = (update(Reminder)
+                      .where(Reminder.id == reminder_id, Reminder.status == "sent")
+                      .values(status="failed", last_error=NOT_REACHED))
+        else:
+            follow = (update(Reminder)
+                      .where(Reminder.id == reminder_id, Reminder.status == "failed",
+                             Reminder.last_error == NOT_REACHED)
+                      .values(status="sent", last_error=None))
+        db.session.execute(follow.execution_options(synchronize_session=False))
+    audit.record(f"outbox.{outcome}", "outbox_message", message_id, actor_id=actor_id,
+                 reminder_id=reminder_id)
+    return True
 
 
 #: The reminders page counts each status up to this: past it, "1000+". Sent and cancelled
@@ -759,11 +825,17 @@ def status_counts(cap: int | None = None) -> dict[str, int]:
     return {status: count for status, count in rows if count}
 
 
+def retryable(reminder: Reminder) -> bool:
+    """Whether "send again" applies. Not to an outbox message a coordinator could not pass
+    on: the outbox holds it already (one message per reminder); it is handled there."""
+    return reminder.status in RETRYABLE and reminder.last_error != NOT_REACHED
+
+
 def retry(reminder_id: int, *, actor_id: int | None, now: datetime | None = None) -> bool:
     """Send a failed, uncertain or skipped reminder again (same key: the gateway still
     refuses a repeat of one it already has). False when there is no such reminder."""
     reminder = db.session.scalar(select(Reminder).where(Reminder.id == reminder_id))
-    if reminder is None or reminder.status not in RETRYABLE:
+    if reminder is None or reminder.status not in RETRYABLE or not retryable(reminder):
         return False
     old = reminder.status
     reminder.status = "pending"
@@ -783,7 +855,8 @@ def retry(reminder_id: int, *, actor_id: int | None, now: datetime | None = None
 
 def purge_contact_values(now: datetime) -> int:
     """Erase appointment contact values past `purge_after` (the start plus the group's
-    retention days) in the current group; pending reminders of them are cancelled."""
+    retention days) in the current group, with the outbox's copies of them; pending
+    reminders of them are cancelled."""
     gid = tenancy.require_group_id()
     group = db.session.get(PeerGroup, gid)
     assert group is not None
@@ -797,6 +870,15 @@ def purge_contact_values(now: datetime) -> int:
     ))
     for appointment in due:
         appointment.contact_value = None
+        # The outbox's copy of the number goes with it (the text, which names no one, stays).
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.reminder_id.in_(
+                select(Reminder.id).where(Reminder.appointment_id == appointment.id)),
+                OutboxMessage.recipient.is_not(None))
+            .values(recipient=None)
+            .execution_options(synchronize_session=False)
+        )
         db.session.execute(
             update(Reminder)
             .where(Reminder.appointment_id == appointment.id, Reminder.status == "pending")

@@ -253,3 +253,126 @@ def test_status_counts_stop_at_a_cap_and_say_so(client, db, groups, monkeypatch)
     monkeypatch.setattr(service, "STATUS_COUNT_CAP", 2)
     html = client.get("/g/group-a/reminders/").get_data(as_text=True)
     assert "<strong>2+</strong>" in html and "<strong>1</strong>" in html
+
+
+# --- working the outbox (#20 item 4) ------------------------------------------------------
+
+
+def _message_of(db, group):  # type: ignore[no-untyped-def]
+    with in_group(group.id):
+        message = db.session.scalar(select(OutboxMessage).execution_options(
+            populate_existing=True))
+        db.session.expunge(message)
+        db.session.commit()
+    return message
+
+
+def test_coordinator_reveals_the_recipient_and_marks_it_passed_on(client, db, groups):
+    a, _b, users, _ids = groups
+    message = _message_of(db, a)
+    login(client, "a-coord")
+    listing = client.get("/g/group-a/reminders/outbox").get_data(as_text=True)
+    assert "To pass on" in listing and f"/reminders/outbox/{message.id}\"" in listing
+    url = f"/g/group-a/reminders/outbox/{message.id}"
+    shown = client.get(url).get_data(as_text=True)
+    assert "+84912345678" not in shown and "Chào bạn" in shown
+    assert audit_trail(select(AuditEvent).where(
+        AuditEvent.action == "outbox.recipient_shown")) == []
+    revealed = _post(client, f"{url}/recipient", {}, page=url)
+    html = revealed.get_data(as_text=True)
+    assert revealed.status_code == 200 and "+84912345678" in html
+    assert 'href="sms:+84912345678?body=' in html
+    [event] = audit_trail(select(AuditEvent).where(
+        AuditEvent.action == "outbox.recipient_shown"))
+    assert (event.object_type, event.object_id, event.actor_id, event.group_id) == (
+        "outbox_message", message.id, users["a_coord"].id, a.id)
+    assert "84912345678" not in str(event.detail)
+    done = _post(client, f"{url}/outcome", {"outcome": "passed_on"}, page=url)
+    assert done.status_code == 302
+    after = _message_of(db, a)
+    assert (after.outcome, after.outcome_by) == ("passed_on", users["a_coord"].id)
+    [reminder] = reminders_of(db, a, id=message.reminder_id)
+    assert reminder.status == "sent"
+    assert "Nothing to pass on." in client.get("/g/group-a/reminders/outbox").get_data(
+        as_text=True)
+    assert "Passed on" in client.get("/g/group-a/reminders/outbox?show=all").get_data(
+        as_text=True)
+    # A second tap (or a second coordinator) changes nothing and records nothing more.
+    again = _post(client, f"{url}/outcome", {"outcome": "unreachable"}, page=url)
+    assert again.status_code == 302
+    assert _message_of(db, a).outcome == "passed_on"
+    assert len(audit_trail(select(AuditEvent).where(
+        AuditEvent.action.like("outbox.%"), AuditEvent.action != "outbox.recipient_shown"
+    ))) == 1
+
+
+def test_could_not_reach_puts_the_reminder_under_needs_attention_without_a_resend(
+        client, db, groups):
+    a, _b, _users, _ids = groups
+    message = _message_of(db, a)
+    login(client, "a-coord")
+    url = f"/g/group-a/reminders/outbox/{message.id}"
+    assert _post(client, f"{url}/outcome", {"outcome": "unreachable"}, page=url
+                 ).status_code == 302
+    [reminder] = reminders_of(db, a, id=message.reminder_id)
+    assert (reminder.status, reminder.last_error) == ("failed", "not_reached")
+    page = client.get("/g/group-a/reminders/").get_data(as_text=True)
+    assert "could not reach the person" in page and url in page
+    assert f"/reminders/{reminder.id}/retry" not in page
+    # "Send again" would put a second copy in the outbox: refused, nothing moves.
+    assert _post(client, f"/g/group-a/reminders/{reminder.id}/retry", {},
+                 page="/g/group-a/reminders/").status_code == 404
+    run_due(hanoi(2030, 3, 4, 11, 30))
+    [reminder] = reminders_of(db, a, id=message.reminder_id)
+    assert reminder.status == "failed"
+    # Reached after all: the message is passed on and the reminder is sent again.
+    assert _post(client, f"{url}/outcome", {"outcome": "passed_on"}, page=url
+                 ).status_code == 302
+    [reminder] = reminders_of(db, a, id=message.reminder_id)
+    assert (reminder.status, reminder.last_error) == ("sent", None)
+    with in_group(a.id):
+        assert len(db.session.scalars(select(OutboxMessage.id)).all()) == 1
+        db.session.commit()
+
+
+def test_outbox_actions_refuse_bad_input_and_other_roles_and_groups(client, db, groups, app):
+    a, b, _users, _ids = groups
+    mine, theirs = _message_of(db, a), _message_of(db, b)
+    login(client, "a-coord")
+    url = f"/g/group-a/reminders/outbox/{mine.id}"
+    odd = _post(client, f"{url}/outcome", {"outcome": "sent"}, page=url)
+    assert odd.status_code == 302 and _message_of(db, a).outcome is None
+    assert client.get("/g/group-a/reminders/outbox/99999999999999999999").status_code == 404
+    for path in ("", "/recipient", "/outcome"):
+        other = f"/g/group-a/reminders/outbox/{theirs.id}{path}"
+        response = (client.get(other) if not path else
+                    _post(client, other, {"outcome": "passed_on"}, page=url))
+        assert response.status_code == 404, path
+        assert client.get(f"/g/group-b/reminders/outbox/{theirs.id}").status_code == 404
+    assert _message_of(db, b).outcome is None
+    peer = app.test_client()
+    login(peer, "a-peer")
+    token = csrf_from(peer.get("/g/group-a/").get_data(as_text=True))
+    assert peer.get(url).status_code == 403
+    for path in ("/recipient", "/outcome"):
+        assert peer.post(f"{url}{path}", data={"csrf_token": token, "outcome": "passed_on"}
+                         ).status_code == 403
+    assert _message_of(db, a).outcome is None
+    assert audit_trail(select(AuditEvent).where(AuditEvent.action.like("outbox.%"))) == []
+
+
+def test_purging_contact_values_erases_the_outbox_copy(db, groups):
+    from datetime import timedelta
+
+    from harmnet.models import Appointment
+    from harmnet.services.reminders import purge_contact_values
+
+    a, _b, _users, _ids = groups
+    message = _message_of(db, a)
+    with in_group(a.id):
+        reminder = db.session.get(Reminder, message.reminder_id)
+        appointment = db.session.get(Appointment, reminder.appointment_id)
+        purge_contact_values(appointment.purge_after + timedelta(minutes=1))
+        db.session.commit()
+    after = _message_of(db, a)
+    assert after.recipient is None and after.body == message.body
