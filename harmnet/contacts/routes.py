@@ -30,6 +30,7 @@ from ..security import mask_phone
 from ..services import appointments as appointment_service
 from ..services import audit
 from ..services import contacts as service
+from ..services import supervision as supervision_service
 from . import bp, labels, saving
 from .forms import (
     REFERRAL_SLOTS,
@@ -459,3 +460,36 @@ def cascade():  # type: ignore[no-untyped-def]
     return render_template("contacts/cascade.html", form=form, rows=rows, totals=totals,
                            first=first, prev=prev_month.strftime("%Y-%m"),
                            next=next_month.strftime("%Y-%m"))
+
+
+# --- supervision: each peer educator's month (#20 item 8) ---------------------------------
+
+SUPERVISION_PAGE_SIZE = 20
+
+
+@bp.get("/supervision")
+def supervision():  # type: ignore[no-untyped-def]
+    """Coordinators: every peer educator's month against the month before, counts only.
+    A peer educator sees their own line (the same page, limited to them)."""
+    today = _today()
+    form = MonthForm(request.args)
+    if not form.month.data:
+        form.month.data = f"{today.year:04d}-{today.month:02d}"
+    parsed = form.parsed()
+    if parsed is None:
+        return render_template("contacts/supervision.html", form=form, lines=None), 400
+    months = supervision_service.Months.of(*parsed, _tz())
+    after = request.args.get("after", type=int)
+    if after is not None and not 0 < after < 2**63:
+        after = None  # a cursor we did not make: start at the first page
+    lines, next_after = supervision_service.people(
+        months, only_user=None if _is_coordinator() else current_user.id, after=after,
+        limit=SUPERVISION_PAGE_SIZE)
+    supervision_service.fill(lines, months, today=today, now=utcnow(),
+                             open_after_days=int(g.group.setting("followup_days")))
+    return render_template(
+        "contacts/supervision.html", form=form, lines=lines, months=months,
+        measures=supervision_service.MEASURES, next_after=next_after, after=after,
+        month=form.month.data, coordinator=_is_coordinator(),
+        prev=months.prev_first.strftime("%Y-%m"), next=months.next_first.strftime("%Y-%m"),
+        days=int(g.group.setting("followup_days")))
