@@ -59,6 +59,8 @@ KEY_PAGES = [
     KeyPage("reminders", "coordinator", "/g/hoa-sen/reminders/",
             "Reminders needing attention"),
     KeyPage("reminders-outbox", "coordinator", "/g/hoa-sen/reminders/outbox", "Outbox"),
+    KeyPage("supervision", "coordinator", "/g/hoa-sen/contacts/supervision",
+            "Supervision: each peer educator's month", lighthouse=True),
     KeyPage("reminder-settings", "coordinator", "/g/hoa-sen/reminders/settings",
             "Reminder settings"),
 ]
