@@ -264,3 +264,14 @@ def test_deactivating_a_login_asks_once_first(client, db, two_groups):
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, users["a_peer"].id).is_active is False
+
+
+def test_a_peer_educator_cannot_deactivate_or_be_asked_to(client, db, two_groups):
+    a, _b, users = two_groups
+    login(client, users["a_peer"].login)
+    mid = membership_id(db, a.id, users["a_coord"].id)
+    for data in ({}, {"confirmed": "yes"}):
+        response = post_form(client, f"/g/{a.slug}/logins/{mid}/deactivate", data,
+                             page=f"/g/{a.slug}/")
+        assert response.status_code == 403
+    assert db.session.get(User, users["a_coord"].id).is_active is True

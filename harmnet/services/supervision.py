@@ -66,6 +66,7 @@ def people(months: Months, *, only_user: int | None, after: int | None, limit: i
     membership id): active ones, and deactivated ones with contacts in either month.
     Returns the lines and the cursor of the next page (None: last page)."""
     worked = exists().where(Contact.peer_educator_id == GroupMembership.user_id,
+                            Contact.deleted_at.is_(None),
                             Contact.occurred_on >= months.prev_first,
                             Contact.occurred_on < months.next_first)
     stmt = (select(GroupMembership.id, User.id, User.display_name, GroupMembership.is_active)
@@ -96,7 +97,7 @@ def fill(lines: list[Line], months: Months, *, today: date, now: datetime,
     peer = Contact.peer_educator_id
 
     # Contacts and new clients (a client whose first contact is this one), by the day.
-    first_met = and_(Client.first_contact_on == Contact.occurred_on)
+    first_met = Client.first_contact_on == Contact.occurred_on
     this = and_(Contact.occurred_on >= months.first, Contact.occurred_on < months.next_first)
     last = and_(Contact.occurred_on >= months.prev_first, Contact.occurred_on < months.first)
     for pid, c_now, c_before, n_now, n_before in db.session.execute(
