@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import tenancy
 from ..extensions import db
-from ..models import Appointment, PeerGroup, Referral
+from ..models import Appointment, OutboxMessage, PeerGroup, Referral, Reminder
 from ..models._types import utcnow
 from ..models.contacts import REMINDER_CHANNELS
 from . import audit
@@ -149,6 +149,11 @@ def cancel_appointment(appointment_id: int, *, actor_id: int | None = None) -> A
             referral.status = "referred"
     db.session.flush()
     _sync_reminders(appointment, "cancelled")
+    # The outbox's copy of the number goes with the appointment's own: nobody passes on a
+    # reminder of an appointment that will not happen.
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.reminder_id.in_(
+        select(Reminder.id).where(Reminder.appointment_id == appointment.id)))
+        .values(recipient=None))
     audit.record("appointment.cancelled", "appointment", appointment.id, actor_id=actor_id)
     return appointment
 

@@ -376,3 +376,17 @@ def test_purging_contact_values_erases_the_outbox_copy(db, groups):
         db.session.commit()
     after = _message_of(db, a)
     assert after.recipient is None and after.body == message.body
+
+
+def test_cancelling_the_appointment_erases_the_outbox_copy(db, groups):
+    from harmnet.services.appointments import cancel_appointment
+
+    a, b, _users, _ids = groups
+    message = _message_of(db, a)
+    assert message.recipient == "+84912345678"
+    with in_group(a.id):
+        reminder = db.session.get(Reminder, message.reminder_id)
+        cancel_appointment(reminder.appointment_id)
+        db.session.commit()
+    assert _message_of(db, a).recipient is None
+    assert _message_of(db, b).recipient == "+84912345678"  # another group's stays
