@@ -205,6 +205,44 @@ CATALOGUE: tuple[Indicator, ...] = (
         " service.",
         counts_persons=True, disaggregation="service", aggregation="distinct"),
     Indicator(
+        "hiv_tested", "Số người được xét nghiệm HIV", "People tested for HIV",
+        "Số khách hàng khác nhau được xét nghiệm HIV qua chuyển gửi, ngày xét nghiệm trong kỳ,"
+        " theo giới và nhóm tuổi khi tiếp cận lần đầu (không tính tự xét nghiệm).",
+        "Distinct clients tested for HIV through a referral, test date in the period, by sex"
+        " and age band at first contact (self-tests not included).",
+        counts_persons=True, disaggregation="sex_age", aggregation="distinct"),
+    Indicator(
+        "hiv_reactive_confirmed", "Số người có kết quả HIV phản ứng đã khẳng định",
+        "People tested HIV reactive (confirmed)",
+        "Số khách hàng khác nhau có kết quả xét nghiệm khẳng định HIV phản ứng, ngày khẳng"
+        " định trong kỳ.",
+        "Distinct clients whose confirmatory HIV test was reactive, confirmation date in the"
+        " period.",
+        counts_persons=True, disaggregation="sex_age", aggregation="distinct"),
+    Indicator(
+        "self_test_results", "Số người báo kết quả tự xét nghiệm HIV",
+        "People who reported an HIV self-test result",
+        "Số khách hàng khác nhau đã báo lại kết quả bộ tự xét nghiệm HIV được phát, ngày báo"
+        " trong kỳ (kể cả khi không muốn nói kết quả).",
+        "Distinct clients who reported the result of an HIV self-test kit they were given,"
+        " report date in the period (a result they chose not to disclose included).",
+        counts_persons=True, disaggregation="sex_age", aggregation="distinct"),
+    Indicator(
+        "linked_to_treatment", "Số người bắt đầu điều trị HIV trong 30 ngày",
+        "People linked to HIV treatment within 30 days",
+        "Số khách hàng khác nhau có kết quả HIV phản ứng đã khẳng định và bắt đầu điều trị"
+        " trong vòng 30 ngày sau ngày khẳng định, ngày bắt đầu điều trị trong kỳ.",
+        "Distinct clients with a confirmed reactive HIV result who started treatment within"
+        " 30 days of the confirmation, treatment start date in the period.",
+        counts_persons=True, disaggregation="sex_age", aggregation="distinct"),
+    Indicator(
+        "prep_started", "Số người bắt đầu dùng PrEP", "People who started PrEP",
+        "Số khách hàng khác nhau có kết quả HIV không phản ứng, được chuyển gửi PrEP và bắt"
+        " đầu dùng PrEP, ngày bắt đầu trong kỳ.",
+        "Distinct clients with a non-reactive HIV result, referred to PrEP, who started PrEP,"
+        " start date in the period.",
+        counts_persons=True, disaggregation="sex_age", aggregation="distinct"),
+    Indicator(
         "appointments_kept", "Lịch hẹn đã đến", "Appointments kept",
         "Số lịch hẹn trong tháng (theo giờ của nhóm) được ghi là đã đến.",
         "Appointments scheduled in the month (group's local time) marked as attended.",

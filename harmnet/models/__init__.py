@@ -16,6 +16,7 @@ from .keys import KeyCheck
 from .members import Attendance, Member, Training
 from .org import GROUP_KINDS, Department, PeerGroup
 from .reminders import OutboxMessage, Reminder
+from .results import TestResult
 from .reports import CodeMapping, Dhis2Push, Dhis2Settings, ReportSnapshot, Target
 
 __all__ = [
@@ -24,5 +25,5 @@ __all__ = [
     "Dhis2Settings", "GroupMembership", "Invitation", "KeyCheck", "Member", "OutboxMessage",
     "PasswordReset", "PeerGroup",
     "Provider", "RecoveryCode", "Referral", "Reminder",
-    "ReportSnapshot", "Target", "Training", "User", "UserSession",
+    "ReportSnapshot", "Target", "TestResult", "Training", "User", "UserSession",
 ]

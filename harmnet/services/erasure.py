@@ -18,6 +18,7 @@ from ..models import (
     Referral,
     Reminder,
     ReportSnapshot,
+    TestResult,
 )
 from ..models._types import utcnow
 from . import audit
@@ -61,6 +62,8 @@ def erase_client(pseudonym: str, *, actor_id: int) -> Erased | None:
                                                   Reminder.status == "pending")
                            .values(status="cancelled"))
     db.session.execute(update(Referral).where(Referral.client_id == client.id)
+                       .values(client_id=None))
+    db.session.execute(update(TestResult).where(TestResult.client_id == client.id)
                        .values(client_id=None))
     db.session.execute(update(Contact).where(Contact.client_id == client.id)
                        .values(client_id=None, notes=""))

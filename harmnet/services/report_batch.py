@@ -38,7 +38,7 @@ from .reports import (
 
 #: Tables the reports role may read (SELECT only): what the indicators and the setup read.
 REPORTS_ROLE_TABLES = ("peer_groups", "departments", "clients", "contacts", "referrals",
-                       "appointments", "trainings", "attendances", "members")
+                       "appointments", "trainings", "attendances", "members", "test_results")
 
 
 #: For this transaction only. JIT compilation costs about a second on these statements and

@@ -37,7 +37,7 @@ from ..models import (
     Training,
 )
 from ..suppression import Period, suppress_published_set
-from . import audit
+from . import audit, results
 
 ONLINE_CHANNELS = ("zalo", "messenger", "phone")
 #: 2: a payload names its period type and the months it covers (first, through).
@@ -237,6 +237,7 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
         _contact_totals(run, part, ids, start, end)
         persons(part, start, end, fiscal_year_start(start, fy_start_month))
         _referrals(run, part, ids, start, end)
+        results.count_indicators(run, part, ids, start, end)
         _appointments(run, part, ids, start_utc, end_utc)
         _trainings(run, part, ids, start_utc, end_utc)
         _members(run, part, ids, start, end)
@@ -250,6 +251,7 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
         start_utc, end_utc = _utc_bounds(start, end, tz)
         persons(part, start, end, None)
         _referrals(run, part, ids, start, end)
+        results.count_indicators(run, part, ids, start, end)
         _training_participants(run, part, ids, start_utc, end_utc)
         months = span.months
         for gid in ids:

@@ -9,6 +9,9 @@ import pytest
 from harmnet.indicators import CATALOGUE, SERVICES, SEX_AGE_CELLS
 from harmnet.services import reports
 
+TEST_CODES = ("hiv_tested", "hiv_reactive_confirmed", "self_test_results",
+              "linked_to_treatment", "prep_started")
+
 
 def zeros(cells):  # type: ignore[no-untyped-def]
     return dict.fromkeys(cells, 0)
@@ -81,7 +84,12 @@ def build_golden_month(b):  # type: ignore[no-untyped-def]
     b.attend(t4, m3)
 
 
-def expected_may(first_time_cells):  # type: ignore[no-untyped-def]
+def expected_may(first_time_cells, tests=None):  # type: ignore[no-untyped-def]
+    """The golden May by hand; `tests`: the test indicators' non-zero cells (none unless the
+    month's test results are built, tests/reports/test_results_golden.py)."""
+    by_sex_age = {code: zeros(("total", *SEX_AGE_CELLS, "U")) for code in TEST_CODES}
+    for code, cells in (tests or {}).items():
+        by_sex_age[code].update(cells)
     reached = zeros(("total", *SEX_AGE_CELLS, "U"))
     reached.update({"total": 7, "F:18-24": 2, "M:25-34": 1, "T:35-49": 1, "U": 1,
                     "F:<18": 1, "F:25-34": 1})
@@ -104,6 +112,7 @@ def expected_may(first_time_cells):  # type: ignore[no-untyped-def]
         "self_test_kits": {"total": 1},
         "referred": referred,
         "referral_completed": completed,
+        **by_sex_age,
         "appointments_kept": {"total": 2},
         "trainings_held": {"total": 2},
         "training_participants": {"total": 3},
