@@ -16,8 +16,8 @@ from .keys import KeyCheck
 from .members import Attendance, Member, Training
 from .org import GROUP_KINDS, Department, PeerGroup
 from .reminders import OutboxMessage, Reminder
-from .results import TestResult
 from .reports import CodeMapping, Dhis2Push, Dhis2Settings, ReportSnapshot, Target
+from .results import TestResult
 
 __all__ = [
     "DEPARTMENT_ROLES", "GROUP_KINDS", "GROUP_ROLES", "Appointment", "Attendance", "AuditEvent",
