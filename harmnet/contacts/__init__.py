@@ -4,4 +4,4 @@ from ..access import group_blueprint
 
 bp = group_blueprint("contacts", __name__, "/contacts")
 
-from . import routes  # noqa: E402,F401
+from . import results, routes  # noqa: E402,F401

@@ -528,6 +528,46 @@ class RescheduleForm(BaseForm):
         return when if ok else None
 
 
+class TestResultForm(BaseForm):
+    """The outcome of a referral to testing (harmnet.services.results)."""
+
+    tested = CodeSelectField(_l("Was the client tested?"),
+                             choices=labels.choices(labels.TESTED_NAMES, "—"))
+    tested_on = LenientDateField(_l("Test date"), validators=[Optional()])
+    result = CodeSelectField(_l("Result"), choices=labels.choices(labels.RESULT_NAMES, "—"))
+    confirm_result = CodeSelectField(
+        _l("Confirmatory result (after a reactive HIV test)"),
+        choices=labels.choices(labels.CONFIRMATION_NAMES, _l("Not known yet")))
+    confirmed_on = LenientDateField(_l("Confirmation date"), validators=[Optional()])
+    prep = BooleanField(_l("Referred to PrEP: follow up whether PrEP started"))
+    submit = SubmitField(_l("Save result"))
+
+    def validate(self, extra_validators=None) -> bool:  # type: ignore[no-untyped-def]
+        ok = super().validate(extra_validators)
+        if self.tested.data not in labels.TESTED_NAMES:
+            if not self.tested.errors:
+                add_error(self.tested, _l("Choose yes or no."))
+            ok = False
+        return ok
+
+
+class SelfTestForm(BaseForm):
+    """The result a client reported of a self-test kit."""
+
+    reported_on = LenientDateField(_l("Date the result was reported"), validators=[Optional()])
+    result = CodeSelectField(_l("Result"), choices=labels.choices(labels.RESULT_NAMES, "—"))
+    submit = SubmitField(_l("Save result"))
+
+
+class LinkageForm(BaseForm):
+    """The answer to a linkage follow-up: started (with the date), did not, still open."""
+
+    status = CodeSelectField(_l("Did treatment or PrEP start?"),
+                             choices=labels.choices(labels.LINKAGE_STATUS_NAMES))
+    started_on = LenientDateField(_l("Date started"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+
 class ConfirmForm(BaseForm):
     """A bare POST button: CSRF only."""
 

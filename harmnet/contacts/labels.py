@@ -87,6 +87,31 @@ DELETE_REASON_NAMES = {
     "other": _l("Other reason"),
 }
 
+TESTED_NAMES = {"yes": _l("Yes, tested"), "no": _l("No, not tested")}
+
+TEST_NAMES = {"hiv": _l("HIV"), "hepatitis": _l("Hepatitis B/C"), "sti": _l("STI")}
+
+RESULT_NAMES = {
+    "non_reactive": _l("Non-reactive"),
+    "reactive": _l("Reactive"),
+    "indeterminate": _l("Indeterminate"),
+    "not_disclosed": _l("Not disclosed by the client"),
+}
+
+CONFIRMATION_NAMES = {
+    "non_reactive": _l("Non-reactive"),
+    "reactive": _l("Reactive (confirmed)"),
+    "indeterminate": _l("Indeterminate"),
+}
+
+LINKAGE_NAMES = {"treatment": _l("HIV treatment"), "prep": _l("PrEP")}
+
+LINKAGE_STATUS_NAMES = {
+    "open": _l("Still following up"),
+    "linked": _l("Started"),
+    "not_linked": _l("Did not start (close)"),
+}
+
 ALL = {
     "service_name": SERVICE_NAMES,
     "channel_name": CHANNEL_NAMES,
@@ -98,6 +123,11 @@ ALL = {
     "appointment_status_name": APPOINTMENT_STATUS_NAMES,
     "reminder_channel_name": REMINDER_CHANNEL_NAMES,
     "delete_reason_name": DELETE_REASON_NAMES,
+    "test_name": TEST_NAMES,
+    "result_name": RESULT_NAMES,
+    "confirmation_name": CONFIRMATION_NAMES,
+    "linkage_name": LINKAGE_NAMES,
+    "linkage_status_name": LINKAGE_STATUS_NAMES,
 }
 
 

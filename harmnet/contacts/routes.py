@@ -30,6 +30,7 @@ from ..security import mask_phone
 from ..services import appointments as appointment_service
 from ..services import audit
 from ..services import contacts as service
+from ..services import results as result_service
 from ..services import supervision as supervision_service
 from . import bp, labels, saving
 from .forms import (
@@ -234,6 +235,8 @@ def show(contact_id: int):  # type: ignore[no-untyped-def]
     page = render_template(
         "contacts/show.html", contact=contact, referrals=referrals, appointments=appointments,
         client=client, author=author,
+        self_test=result_service.self_test_result(contact.id) if contact.self_test_kits
+        else None,
         can_edit=service.can_edit(contact, current_user.id, _role()),
         confirm_form=ConfirmForm(formdata=None),
     )
@@ -290,12 +293,12 @@ def delete(contact_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/follow-ups")
 def followups():  # type: ignore[no-untyped-def]
     days = int(g.group.setting("followup_days"))
-    data = service.followups(
-        peer_educator_id=None if _is_coordinator() else current_user.id,
-        today=_today(), now=utcnow(), open_after_days=days,
-    )
+    mine = None if _is_coordinator() else current_user.id
+    data = service.followups(peer_educator_id=mine, today=_today(), now=utcnow(),
+                             open_after_days=days)
+    linkages = result_service.open_linkages(peer_educator_id=mine, today=_today())
     return render_template("contacts/followups.html", data=data, days=days,
-                           confirm_form=ConfirmForm(formdata=None))
+                           linkages=linkages, confirm_form=ConfirmForm(formdata=None))
 
 
 def _render_referral(referral, contact, update_form=None, appt_form=None, status=200):  # type: ignore[no-untyped-def]
@@ -311,6 +314,8 @@ def _render_referral(referral, contact, update_form=None, appt_form=None, status
         "contacts/referral.html", referral=referral, contact=contact, provider=provider,
         appointments=appointments, update_form=update_form, appt_form=appt_form,
         confirm_form=ConfirmForm(formdata=None),
+        test=result_service.test_of(referral.service),
+        result=result_service.referral_result(referral.id),
     ), status
 
 
@@ -453,11 +458,13 @@ def cascade():  # type: ignore[no-untyped-def]
     first = date(year, month, 1)
     last = date(year, month, calendar.monthrange(year, month)[1])
     rows = service.referral_cascade(first, last)
+    tests = result_service.cascade(g.group.id, first, date.fromordinal(last.toordinal() + 1))
     totals = service.CascadeRow("", *(sum(getattr(r, k) for r in rows) for k in
                                      ("referred", "booked", "completed", "declined", "lost")))
     prev_month = date.fromordinal(first.toordinal() - 1)
     next_month = date.fromordinal(last.toordinal() + 1)
     return render_template("contacts/cascade.html", form=form, rows=rows, totals=totals,
+                           tests=tests,
                            first=first, prev=prev_month.strftime("%Y-%m"),
                            next=next_month.strftime("%Y-%m"))
 

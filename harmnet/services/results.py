@@ -86,10 +86,11 @@ def test_of(service: str) -> str | None:
 
 def settled(row: TestResult | None, now: datetime | None = None) -> bool:
     """Whether a result is past the peer educator's edit window and not waiting for anything
-    (a reactive HIV screen waits for its confirmation)."""
+    (a reactive HIV screen at a referral waits for its confirmation)."""
     if row is None:
         return False
-    if row.test == "hiv" and row.result == "reactive" and row.confirm_result is None:
+    if (row.kind == "referral" and row.test == "hiv" and row.result == "reactive"
+            and row.confirm_result is None):
         return False
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(
         tzinfo=utcnow().tzinfo)

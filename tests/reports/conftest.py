@@ -17,6 +17,7 @@ from harmnet.models import (
     Contact,
     Member,
     Referral,
+    TestResult,
     Training,
 )
 from harmnet.tenancy import group_context, reports_context
@@ -85,6 +86,18 @@ class Builder:
                     contact_value: str | None = None) -> Appointment:
         return self._add(Appointment(referral_id=referral.id, scheduled_at=at, status=status,
                                      contact_value=contact_value))
+
+    @_in_group
+    def test_result(self, contact: Contact, referral: Referral | None = None, **kw: object
+                    ) -> TestResult:
+        """A test result row as the results service writes it (kind from `referral`)."""
+        kw.setdefault("kind", "referral" if referral is not None else "self_test")
+        kw.setdefault("test", "hiv")
+        if kw.get("linkage_on") and kw.get("linkage_opened_on"):
+            kw["linkage_days"] = (kw["linkage_on"] - kw["linkage_opened_on"]).days  # type: ignore[operator]
+        return self._add(TestResult(contact_id=contact.id, client_id=contact.client_id,
+                                    referral_id=referral.id if referral else None,
+                                    recorded_by=self.user_id, **kw))
 
     @_in_group
     def member(self, alias: str = "Hoa", role: str = "peer_educator", status: str = "active",

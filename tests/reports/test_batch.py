@@ -129,6 +129,27 @@ def build_random(b, rnd: random.Random) -> None:  # type: ignore[no-untyped-def]
                  left=rnd.choice([None, start + timedelta(days=rnd.randint(0, 250))]))
         for i in range(rnd.randint(1, 6))
     ]
+    for r in referrals:  # test results, confirmations and linkages (issue 21)
+        if r.service != "hiv_test" or rnd.random() < 0.3:
+            continue
+        k = next(c for c in contacts if c.id == r.contact_id)
+        tested_on = r.referred_on + timedelta(days=rnd.randint(0, 20))
+        result = rnd.choice(["non_reactive", "reactive", "reactive", "indeterminate"])
+        confirmed_on = tested_on + timedelta(days=rnd.randint(0, 15)) \
+            if result == "reactive" and rnd.random() < 0.8 else None
+        kind = "treatment" if confirmed_on else ("prep" if result == "non_reactive" else None)
+        opened = confirmed_on or tested_on
+        started = opened + timedelta(days=rnd.randint(0, 60)) \
+            if kind and rnd.random() < 0.7 else None
+        b.test_result(k, r, tested=True, tested_on=tested_on, result=result,
+                      confirm_result="reactive" if confirmed_on else None,
+                      confirmed_on=confirmed_on, linkage=kind,
+                      linkage_status=("linked" if started else "open") if kind else None,
+                      linkage_opened_on=opened if kind else None, linkage_on=started)
+    for k in contacts:
+        if k.self_test_kits and rnd.random() < 0.5:
+            b.test_result(k, tested_on=k.occurred_on + timedelta(days=rnd.randint(0, 30)),
+                          result=rnd.choice(["non_reactive", "reactive", "not_disclosed"]))
     for _ in range(rnd.randint(0, 5)):
         t = b.training(datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=rnd.randint(0, 5000)),
                        rnd.choice([45, 60, 90, 120]), rnd.choice(["held", "held", "planned"]))
