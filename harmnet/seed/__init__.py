@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from . import contacts, core, members, reminders, reports
+from . import contacts, core, members, reminders, reports, results
 
 #: Each area adds its module here; every step must be safe to run twice. Reminders follow
-#: the appointments (contacts) and trainings (members); reports come last, reading the rest.
-STEPS = [core.seed, members.seed, contacts.seed, reminders.seed, reports.seed]
+#: the appointments (contacts) and trainings (members), test results the referrals (contacts);
+#: reports come last, reading the rest.
+STEPS = [core.seed, members.seed, contacts.seed, results.seed, reminders.seed, reports.seed]
 
 
 def run_all(password: str) -> None:

@@ -191,7 +191,8 @@ def record_referral_outcome(referral: Referral, *, tested: bool, tested_on: date
         referral.status, referral.completed_on = "completed", tested_on
     db.session.flush()
     audit.record("test_result.recorded" if created else "test_result.changed",
-                 "test_result", row.id, actor_id=actor_id, referral_id=referral.id)
+                 "test_result", row.id, actor_id=actor_id, group_id=row.group_id,
+                 referral_id=referral.id)
     return row
 
 
@@ -214,7 +215,8 @@ def record_self_test(contact: Contact, *, reported_on: date | None, result: str 
     row.tested, row.tested_on, row.result = True, reported_on, result
     db.session.flush()
     audit.record("test_result.recorded" if created else "test_result.changed",
-                 "test_result", row.id, actor_id=actor_id, contact_id=contact.id)
+                 "test_result", row.id, actor_id=actor_id, group_id=row.group_id,
+                 contact_id=contact.id)
     return row
 
 
@@ -236,7 +238,8 @@ def record_linkage(row: TestResult, status: str, started_on: date | None, *, act
         row.linkage_on = row.linkage_days = None
     row.linkage_status = status
     db.session.flush()
-    audit.record("test_result.linkage", "test_result", row.id, actor_id=actor_id, status=status)
+    audit.record("test_result.linkage", "test_result", row.id, actor_id=actor_id,
+                 group_id=row.group_id, status=status)
 
 
 # --- follow-ups ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from harmnet.extensions import db
 from harmnet.indicators import SERVICES, SEX_AGE_CELLS
@@ -148,3 +149,33 @@ def test_the_department_sees_the_new_counts_suppressed(db, june):  # type: ignor
     assert values["hiv_reactive_confirmed"]["total"] is None  # 2 people
     assert values["prep_started"]["total"] is None
     assert values["linked_to_treatment"]["F:<18"] == 0  # zeros are shown
+
+
+def test_department_cascade_shows_counts_never_a_client_row(client, db, june, make_user):  # type: ignore[no-untyped-def]
+    from harmnet.models import Department, TestResult
+    from tests.support import login
+
+    reports.build_snapshot(june.id, "2024-06")
+    db.session.commit()
+    department = db.session.get(Department, june.department_id)
+    viewer = make_user(department=department, role="viewer")
+    login(client, viewer.login)
+    page = client.get(f"/d/{department.code}/?p=2024-06")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Testing and treatment cascade" in html
+    assert "Tested for HIV: <strong>5</strong>" in html  # 5 people: shown
+    assert "Reactive (confirmed): <strong><abbr" in html  # 2 people: hidden
+    with group_context(june.id):
+        ids = list(db.session.scalars(select(TestResult.id)))
+    # No link to, nor a page of, any single result: the department's pages are aggregates.
+    assert "/results/" not in html and "/g/" not in html
+    for result_id in ids:
+        assert client.get(f"/g/june/contacts/results/{result_id}/linkage").status_code == 404
+    exported = client.get(f"/d/{department.code}/export.json?p=2024-06").get_json()
+    elements = {v["dataElement"] for v in exported["dataValues"]}
+    assert {"HN_HIV_TESTED_TOTAL", "HN_HIV_TESTED"} <= elements
+    adx = client.get(f"/d/{department.code}/export.xml?p=2024-06").get_data(as_text=True)
+    assert 'dataElement="HN_HIV_TESTED_TOTAL" value="5"' in adx
+    assert 'dataElement="HN_HIV_TESTED" value="0" SEX="F" AGE_BAND="50+"' in adx
+    assert 'dataElement="HN_HIV_TESTED" value="2"' not in adx  # F 18-24: hidden, left out
