@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, distinct, exists, func, or_, select
+from sqlalchemy import and_, distinct, exists, func, literal, or_, select
 
 from ..extensions import db
 from ..indicators import SEX_AGE_CELLS, TOTAL, UNKNOWN
@@ -261,7 +261,10 @@ def open_linkages(*, peer_educator_id: int | None, today: date, limit: int = 100
         select(TestResult)
         .join(Contact, and_(Contact.group_id == TestResult.group_id,
                             Contact.id == TestResult.contact_id))
-        .where(TestResult.linkage_status == "open", TestResult.linkage_opened_on > since,
+        # The status is written into the SQL, not sent as a parameter, so that the generic
+        # plan of this prepared statement can use the partial index of open linkages.
+        .where(TestResult.linkage_status == literal("open", literal_execute=True),
+               TestResult.linkage_opened_on > since,
                Contact.deleted_at.is_(None), *mine)
         .order_by(TestResult.linkage_opened_on, TestResult.id).limit(limit)
     )

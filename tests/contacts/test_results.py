@@ -251,3 +251,22 @@ def test_a_follow_up_leaves_the_list_after_90_days(client, db, world):  # type: 
     page = client.get("/g/group-a/contacts/follow-ups").get_data(as_text=True)
     assert f"/results/{rows[0]}/linkage" not in page  # opened 91 days ago
     assert f"/results/{rows[1]}/linkage" in page and "85 days left" in page
+
+
+def test_erasing_a_client_keeps_their_results_as_anonymous_counts(db, world):  # type: ignore[no-untyped-def]
+    from harmnet import clientcode
+    from harmnet.services import erasure
+
+    a, _, users, ids = world
+    with in_group(a.id):
+        referral = db.session.get(Referral, ids["mine:hiv_test"])
+        row_id = results.record_referral_outcome(
+            referral, tested=True, tested_on=local_today(), result="non_reactive",
+            actor_id=users["a_peer"].id, today=local_today()).id
+        db.session.commit()
+        # make_contact's default client code
+        assert erasure.erase_client(clientcode.pseudonym(a.id, "LAMIF1990"),
+                                    actor_id=users["a_coord"].id) is not None
+        db.session.commit()
+        row = db.session.get(TestResult, row_id)
+        assert row.client_id is None and row.result == "non_reactive"
