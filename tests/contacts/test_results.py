@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -270,3 +271,20 @@ def test_erasing_a_client_keeps_their_results_as_anonymous_counts(db, world):  #
         db.session.commit()
         row = db.session.get(TestResult, row_id)
         assert row.client_id is None and row.result == "non_reactive"
+
+
+def test_the_coordinator_sees_the_group_cascade(client, db, world):  # type: ignore[no-untyped-def]
+    a, _, users, ids = world
+    with in_group(a.id):
+        referral = db.session.get(Referral, ids["mine:hiv_test"])
+        results.record_referral_outcome(
+            referral, tested=True, tested_on=local_today(), result="reactive",
+            confirm_result="reactive", confirmed_on=local_today(),
+            actor_id=users["a_peer"].id, today=local_today())
+        db.session.commit()
+    login(client, "a-coord")
+    html = client.get("/g/group-a/contacts/cascade").get_data(as_text=True)
+    assert "Testing and treatment cascade" in html
+    # Unsuppressed for the group itself: one person tested, one confirmed, none linked yet.
+    assert [int(n) for n in re.findall(
+        r'<strong class="num">(\d+)</strong>', html)] == [1, 1, 0]
