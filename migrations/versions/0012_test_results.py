@@ -8,7 +8,7 @@ page. Roles get their rights on it when `flask db-app-role` (and `db-reports-rol
 used) run again after the upgrade, as README's upgrade step says.
 
 Revision ID: 0012
-Revises: 0010b
+Revises: 0014
 Create Date: 2026-12-06 17:00:00
 
 """
@@ -20,7 +20,7 @@ from harmnet.tenancy import rls_statements
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0010b'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
