@@ -124,38 +124,64 @@ def determined(equations: Sequence[Equation], hidden: Iterable[str]) -> set[str]
     """The suppressed keys whose value the published equations fix (whatever the values):
     a key is fixed when it is zero in every solution of the homogeneous system over the
     suppressed keys, found by sparse Gauss-Jordan elimination."""
+    return set(fixed_by(equations, hidden))
+
+
+def fixed_by(equations: Sequence[Equation], hidden: Iterable[str]
+             ) -> dict[str, dict[int, int]]:
+    """Each suppressed key the published equations fix (see `determined`), with the proof:
+    coefficients of the equations (by index) whose combination, over the suppressed keys,
+    is that key alone. Suppressing one more term that this combination does not cancel
+    (`breakers`) undoes that proof."""
     hidden = set(hidden)
-    rows: list[dict[str, int]] = []
-    for eq in equations:
+    rows: list[tuple[dict[str, int], dict[int, int]]] = []
+    for i, eq in enumerate(equations):
         row: dict[str, int] = {}
         for key, coef in ((eq.total, 1), *((m, -1) for m in eq.members)):
             if key in hidden:
                 row[key] = (row.get(key, 0) + coef) % _PRIME
         row = {key: v for key, v in row.items() if v}
         if row:
-            rows.append(row)
-    reduced: dict[str, dict[str, int]] = {}  # pivot key -> its row (pivot coefficient 1)
-    for row in rows:
-        for pivot, prow in reduced.items():
+            rows.append((row, {i: 1}))
+    # pivot key -> its row (pivot coefficient 1) and the row's combination of equations
+    reduced: dict[str, tuple[dict[str, int], dict[int, int]]] = {}
+
+    def minus(a: dict, b: dict, f: int) -> dict:  # type: ignore[type-arg]
+        for key, v in b.items():
+            a[key] = (a.get(key, 0) - f * v) % _PRIME
+        return {key: v for key, v in a.items() if v}
+
+    for row, proof in rows:
+        for pivot, (prow, pproof) in reduced.items():
             f = row.get(pivot)
             if f:
-                for key, v in prow.items():
-                    row[key] = (row.get(key, 0) - f * v) % _PRIME
-                row = {key: v for key, v in row.items() if v}
+                row, proof = minus(row, prow, f), minus(proof, pproof, f)
         if not row:
             continue
         pivot = min(row)
         inverse = pow(row[pivot], _PRIME - 2, _PRIME)
         row = {key: v * inverse % _PRIME for key, v in row.items()}
-        for other, orow in reduced.items():
+        proof = {key: v * inverse % _PRIME for key, v in proof.items()}
+        for other, (orow, oproof) in reduced.items():
             f = orow.get(pivot)
             if f:
-                for key, v in row.items():
-                    orow[key] = (orow.get(key, 0) - f * v) % _PRIME
-                reduced[other] = {key: v for key, v in orow.items() if v}
-        reduced[pivot] = row
+                reduced[other] = (minus(orow, row, f), minus(oproof, proof, f))
+        reduced[pivot] = (row, proof)
     # A pivot whose reduced row holds no other key has one value in every solution.
-    return {pivot for pivot, row in reduced.items() if len(row) == 1}
+    return {pivot: proof for pivot, (row, proof) in reduced.items() if len(row) == 1}
+
+
+def breakers(equations: Sequence[Equation], proof: dict[int, int], hidden: set[str]
+             ) -> set[str]:
+    """The published terms whose suppression undoes `proof` (their coefficient in the
+    combination of equations is not zero)."""
+    coefs: dict[str, int] = {}
+    for i, f in proof.items():
+        eq = equations[i]
+        for key, coef in ((eq.total, 1), *((m, -1) for m in eq.members)):
+            if key not in hidden:
+                coefs[key] = (coefs.get(key, 0) + f * coef) % _PRIME
+    return {key for key, v in coefs.items() if v}
 
 
 def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
@@ -190,9 +216,17 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
             # Equations holding no suppressed term yet, kept up to date as terms are added.
             unopened = {i for i, eq in enumerate(equations)
                         if not any(x in hidden for x in (eq.total, *eq.members))}
-            for key in sorted(determined(equations, hidden)):
-                near = touching.get(key, [])
-                pool = [t for eq in near for t in (eq.total, *eq.members) if t not in hidden]
+            fixed = fixed_by(equations, hidden)
+            for key in sorted(fixed):
+                # Only a term of the equations that fix the key can unfix it: one that
+                # does not cancel out of their combination.
+                pool = list(breakers(equations, fixed[key], hidden))
+                if added.intersection(pool):
+                    continue  # a term added this round already undoes this proof
+                if not pool:
+                    near = touching.get(key, [])
+                    pool = [t for eq in near for t in (eq.total, *eq.members)
+                            if t not in hidden]
                 if not pool:
                     pool = [t for eq in equations
                             if any(x in hidden for x in (eq.total, *eq.members))
