@@ -17,9 +17,11 @@ def record(
     actor_id: int | None = None,
     group_id: int | None = None,
     department_id: int | None = None,
+    flush: bool = True,
     **detail: object,
 ) -> AuditEvent:
-    """Add an audit event. `detail` must hold ids and codes only, never personal values."""
+    """Add an audit event. `detail` must hold ids and codes only, never personal values.
+    `flush=False` leaves the INSERT to the caller's next flush (many events in one)."""
     if actor_id is None and has_request_context() and current_user.is_authenticated:
         actor_id = current_user.id
     if group_id is None and g.get("group") is not None:
@@ -36,7 +38,8 @@ def record(
         detail=detail,
     )
     db.session.add(event)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return event
 
 

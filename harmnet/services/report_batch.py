@@ -28,11 +28,13 @@ from sqlalchemy.engine import Connection
 from ..extensions import db
 from ..models import Department, PeerGroup, ReportSnapshot
 from .reports import (
+    Span,
     Values,
     closed_through,
     compute_set,
     latest_versions,
     published_set,
+    record_created,
     store_set,
 )
 
@@ -161,19 +163,20 @@ def store_all(setups: dict[int, GroupSetup], values: dict[int, dict[str, Values]
         select(ReportSnapshot.group_id, ReportSnapshot.period, ReportSnapshot.id)
         .where(ReportSnapshot.group_id.in_(list(values)), ReportSnapshot.period.in_(keys))
         .order_by(ReportSnapshot.version))}  # the last id per key is the latest version's
-    outcomes: list[Outcome] = []
+    stored: list[tuple[int, Span, ReportSnapshot | None]] = []
     for gid in sorted(values):
         setup = setups[gid]
         spans = published_set(months.get(gid, month) if months else month,
                               setup.fy_start_month)
-        for snap, span in store_set(gid, setup.department_id, spans, values[gid],
-                                    setup.threshold, reason, latest):
-            if snap is not None:
-                outcomes.append(Outcome(gid, span.key, snap.id, snap.version, True))
-            else:
-                outcomes.append(Outcome(gid, span.key, ids[(gid, span.key)],
-                                        latest[(gid, span.key)][0], False))
-    return outcomes
+        stored += [(gid, span, snap) for snap, span in store_set(
+            gid, setup.department_id, spans, values[gid], setup.threshold, reason, latest,
+            record=False)]
+    # Every new version of every group in one flush (one multi-row INSERT), then their
+    # audit events in another.
+    record_created([snap for _, _, snap in stored if snap is not None])
+    return [Outcome(gid, span.key, snap.id, snap.version, True) if snap is not None
+            else Outcome(gid, span.key, ids[(gid, span.key)], latest[(gid, span.key)][0], False)
+            for gid, span, snap in stored]
 
 
 def build_snapshots(group_ids: Iterable[int], month: str, reason: str = "monthly",
