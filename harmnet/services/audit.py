@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g, has_request_context
 from flask_login import current_user
+from sqlalchemy import insert
 
 from ..extensions import db
 from ..models import AuditEvent
@@ -17,11 +18,9 @@ def record(
     actor_id: int | None = None,
     group_id: int | None = None,
     department_id: int | None = None,
-    flush: bool = True,
     **detail: object,
 ) -> AuditEvent:
-    """Add an audit event. `detail` must hold ids and codes only, never personal values.
-    `flush=False` leaves the INSERT to the caller's next flush (many events in one)."""
+    """Add an audit event. `detail` must hold ids and codes only, never personal values."""
     if actor_id is None and has_request_context() and current_user.is_authenticated:
         actor_id = current_user.id
     if group_id is None and g.get("group") is not None:
@@ -38,8 +37,7 @@ def record(
         detail=detail,
     )
     db.session.add(event)
-    if flush:
-        db.session.flush()
+    db.session.flush()
     return event
 
 
@@ -48,3 +46,13 @@ def reveal(action: str, object_type: str, object_id: int, value: str | None) -> 
     audit event that says who saw whose; the event never holds the value itself."""
     record(action, object_type, object_id)
     return value
+
+
+def record_many(action: str, object_type: str, events: list[dict]) -> None:
+    """Add many events of a background job (no actor) in one statement: each of `events`
+    gives object_id, group_id, department_id and `detail` (ids and codes only). The ids
+    come from the table's sequence on the server, so no row is read back."""
+    if events:
+        db.session.execute(insert(AuditEvent), [
+            {"action": action, "object_type": object_type, "actor_id": None, **event}
+            for event in events])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, distinct, exists, func, or_, select
+from sqlalchemy import and_, case, distinct, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from .. import indicators, tenancy
@@ -213,7 +213,10 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
     it). A quarter or a year is then made per indicator as the catalogue says: `sum`
     indicators (and persons reached for the first time in the year, who count in one
     month of a year only) add up its months; `last` ones take its last month; `distinct`
-    ones are computed in SQL for the period itself. Runs within one group's context (the
+    ones are computed in SQL for the period itself. Persons and referrals of all the
+    periods come from one statement each (`_persons_set`, `_referrals_set`: one pass over
+    the stretch the spans cover, a flag per span), not one per period: a published year
+    is read once, not three times. Runs within one group's context (the
     per-group path) or on the cross-group reports connection (report_batch); the same
     statements either way. Every month of a quarter or year span must be in `spans`.
     `persons_hints(True/False)` is called around each persons statement (the batch path
@@ -228,15 +231,35 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
 
     ids = list(group_ids)
     out: dict[int, dict[str, Values]] = {gid: {} for gid in ids}
+    parts = {span.key: {gid: empty_values() for gid in ids} for span in spans}
+    # Persons of every period in one pass over the set's contacts (see _persons_set); a
+    # month whose reporting year starts before the set's first day (a year that does not
+    # start on a quarter) is probed month by month instead.
+    one_pass = list(spans)
+    while one_pass:
+        first_day = min(s.bounds[0] for s in one_pass)
+        kept = [s for s in one_pass if s.kind != "month"
+                or fiscal_year_start(s.bounds[0], fy_start_month) >= first_day]
+        if kept == one_pass:
+            break
+        one_pass = kept
+    if one_pass:
+        if persons_hints:
+            persons_hints(True)
+        _persons_set(run, parts, ids, one_pass, fy_start_month)
+        if persons_hints:
+            persons_hints(False)
+    if spans:
+        _referrals_set(run, parts, ids, spans)
     for span in spans:
         if span.kind != "month":
             continue
         start, end = span.bounds
-        part = {gid: empty_values() for gid in ids}
+        part = parts[span.key]
         start_utc, end_utc = _utc_bounds(start, end, tz)
         _contact_totals(run, part, ids, start, end)
-        persons(part, start, end, fiscal_year_start(start, fy_start_month))
-        _referrals(run, part, ids, start, end)
+        if span not in one_pass:
+            persons(part, start, end, fiscal_year_start(start, fy_start_month))
         results.count_indicators(run, part, ids, start, end)
         _appointments(run, part, ids, start_utc, end_utc)
         _trainings(run, part, ids, start_utc, end_utc)
@@ -247,10 +270,8 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
         if span.kind == "month":
             continue
         start, end = span.bounds
-        part = {gid: empty_values() for gid in ids}
+        part = parts[span.key]
         start_utc, end_utc = _utc_bounds(start, end, tz)
-        persons(part, start, end, None)
-        _referrals(run, part, ids, start, end)
         results.count_indicators(run, part, ids, start, end)
         _training_participants(run, part, ids, start_utc, end_utc)
         months = span.months
@@ -350,31 +371,103 @@ def _persons(run, out: dict, ids: list[int], start: date, end: date,  # type: ig
             out[gid][code][TOTAL] += int(value)
 
 
-def _referrals(run, out: dict, ids: list[int], start: date, end: date  # type: ignore[no-untyped-def]
-               ) -> None:
-    """Family 3: persons referred, and persons whose referral was completed, by service.
+def _persons_set(run, parts: dict, ids: list[int], spans: Sequence[Span],  # type: ignore[no-untyped-def]
+                 fy_start_month: int) -> None:
+    """Family 2 for many periods at once: unique individuals reached in each span, and in
+    each month span those reached for the first time in its reporting year, by sex and age.
 
-    Both conditions are bounded by the period's dates (ix_referrals_group_id_referred_on and
-    the completed-on index); each referral found then probes its contact by primary key to
-    leave out deleted contacts, so the statement never reads the contact history."""
-    person = func.coalesce(Referral.client_id, -Referral.id)  # no client code: one person
-    referred = and_(Referral.referred_on >= start, Referral.referred_on < end)
-    completed = and_(Referral.status == "completed", Referral.completed_on >= start,
-                     Referral.completed_on < end)
+    One statement reads the live contacts of the spans' whole stretch once, from
+    ix_contacts_group_id_occurred_on_client_live (index-only, bounded by the stretch's
+    dates: months stored before it are never read), and makes one row per person with a
+    flag per span and the person's first contact date in each reporting year; each person
+    then looks up their sex and age band in ix_clients_group_id_id_profile. A person is new
+    in a month when their first live contact of its reporting year falls in that month
+    (the same as having no live contact in that year before the month), so a year's
+    first-time persons are counted in exactly one of its months."""
+    lo = min(s.bounds[0] for s in spans)
+    hi = max(s.bounds[1] for s in spans)
+    years = sorted({fiscal_year_start(s.bounds[0], fy_start_month)
+                    for s in spans if s.kind == "month"})
+    in_span = [func.max(case((and_(Contact.occurred_on >= s.bounds[0],
+                                   Contact.occurred_on < s.bounds[1]), 1), else_=0)
+                        ).label(f"in_{i}") for i, s in enumerate(spans)]
+    first_in = [func.min(case((Contact.occurred_on >= fy, Contact.occurred_on), else_=None)
+                         ).label(f"first_{j}") for j, fy in enumerate(years)]
+    persons = (
+        select(Contact.group_id, Contact.client_id, *in_span, *first_in)
+        .where(_in_period(ids, lo, hi), Contact.client_id.is_not(None))
+        .group_by(Contact.group_id, Contact.client_id)
+        .subquery("persons")
+    )
+    columns = []
+    for i, span in enumerate(spans):
+        flag = persons.c[f"in_{i}"]
+        columns.append(func.sum(flag))
+        if span.kind == "month":
+            year = years.index(fiscal_year_start(span.bounds[0], fy_start_month))
+            first = persons.c[f"first_{year}"]
+            columns.append(func.sum(case((and_(flag == 1, first >= span.bounds[0]), 1),
+                                         else_=0)))
+    for row in run(
+        select(persons.c.group_id, Client.sex, Client.age_band, *columns)
+        .select_from(persons)
+        .join(Client, and_(Client.group_id == persons.c.group_id,
+                           Client.id == persons.c.client_id))
+        .group_by(persons.c.group_id, Client.sex, Client.age_band)
+    ):
+        gid, cell = row[0], _sex_age_cell(row[1], row[2])
+        figures = iter(row[3:])
+        for span in spans:
+            codes = ("reached", "reached_first_time") if span.kind == "month" else ("reached",)
+            values = parts[span.key][gid]
+            for code in codes:
+                n = int(next(figures) or 0)
+                values[code][cell] += n
+                values[code][TOTAL] += n
+
+
+def _referrals_set(run, parts: dict, ids: list[int], spans: Sequence[Span]  # type: ignore[no-untyped-def]
+                   ) -> None:
+    """Family 3, for many periods at once: persons referred, and persons whose referral
+    was completed, by service. One pass over the referrals made or completed in the
+    spans' stretch (both conditions bounded by its dates: ix_referrals_group_id_referred_on
+    and the completed-on index), each probing its contact by primary key to leave out
+    deleted contacts (the contact history is never read); one row per group, service and
+    person with a flag per span, then summed per span."""
+    lo = min(s.bounds[0] for s in spans)
+    hi = max(s.bounds[1] for s in spans)
+    person = func.coalesce(Referral.client_id, -Referral.id).label("person")
+    made = and_(Referral.referred_on >= lo, Referral.referred_on < hi)
+    done = and_(Referral.status == "completed", Referral.completed_on >= lo,
+                Referral.completed_on < hi)
     live = exists().where(Contact.group_id == Referral.group_id,
                           Contact.id == Referral.contact_id, Contact.deleted_at.is_(None))
-    for gid, service, n_referred, n_completed in run(
-        select(
-            Referral.group_id, Referral.service,
-            func.count(distinct(person)).filter(referred),
-            func.count(distinct(person)).filter(completed),
-        )
-        .where(Referral.group_id.in_(ids), or_(referred, completed), live)
-        .group_by(Referral.group_id, Referral.service)
-    ):
-        if service in out[gid]["referred"]:
-            out[gid]["referred"][service] = int(n_referred)
-            out[gid]["referral_completed"][service] = int(n_completed)
+    flags = []
+    for i, span in enumerate(spans):
+        start, end = span.bounds
+        flags.append(func.max(case((and_(Referral.referred_on >= start,
+                                         Referral.referred_on < end), 1), else_=0)
+                              ).label(f"made_{i}"))
+        flags.append(func.max(case((and_(Referral.status == "completed",
+                                         Referral.completed_on >= start,
+                                         Referral.completed_on < end), 1), else_=0)
+                              ).label(f"done_{i}"))
+    persons = (
+        select(Referral.group_id, Referral.service, person, *flags)
+        .where(Referral.group_id.in_(ids), or_(made, done), live)
+        .group_by(Referral.group_id, Referral.service, person)
+        .subquery("referred")
+    )
+    sums = [func.sum(c) for c in persons.c if c.name.startswith(("made_", "done_"))]
+    for row in run(select(persons.c.group_id, persons.c.service, *sums)
+                   .group_by(persons.c.group_id, persons.c.service)):
+        gid, service, figures = row[0], row[1], iter(row[2:])
+        for span in spans:
+            n_made, n_done = int(next(figures) or 0), int(next(figures) or 0)
+            values = parts[span.key][gid]
+            if service in values["referred"]:
+                values["referred"][service] = n_made
+                values["referral_completed"][service] = n_done
 
 
 def _appointments(run, out: dict, ids: list[int], start_utc: datetime,  # type: ignore[no-untyped-def]
@@ -653,11 +746,9 @@ def record_created(snapshots: Sequence[ReportSnapshot]) -> None:
     if not snapshots:
         return
     db.session.flush()
-    for snap in snapshots:
-        audit.record("report.snapshot_created", "report_snapshot", snap.id,
-                     group_id=snap.group_id, department_id=snap.department_id,
-                     period=snap.period, version=snap.version, flush=False)
-    db.session.flush()
+    audit.record_many("report.snapshot_created", "report_snapshot", [
+        {"object_id": snap.id, "group_id": snap.group_id, "department_id": snap.department_id,
+         "detail": {"period": snap.period, "version": snap.version}} for snap in snapshots])
 
 
 def close_month(group_id: int, month: str, reason: str = "monthly"
