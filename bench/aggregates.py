@@ -182,11 +182,14 @@ def batched_path(app, period: str) -> tuple[float, float, int]:  # type: ignore[
     """The monthly job for all groups: (whole job s, its SQL part s, new versions)."""
     from sqlalchemy import select
 
+    from harmnet import tenancy
     from harmnet.extensions import db
     from harmnet.models import PeerGroup
     from harmnet.services import report_batch
 
-    with app.app_context():
+    # The report jobs' context, as the worker's task runs it (row-level security admits
+    # the department-level tables: snapshots, audit events).
+    with app.app_context(), tenancy.reports_context():
         ids = list(db.session.scalars(select(PeerGroup.id).order_by(PeerGroup.id)))
         db.session.rollback()
 

@@ -219,8 +219,8 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
     is read once, not three times. Runs within one group's context (the
     per-group path) or on the cross-group reports connection (report_batch); the same
     statements either way. Every month of a quarter or year span must be in `spans`.
-    `persons_hints(True/False)` is called around each persons statement (the batch path
-    sets planner hints there).
+    `persons_hints(True/False)` is called around each persons and referrals statement
+    (the batch path sets planner hints there).
     """
     def persons(part, start, end, fy_start):  # type: ignore[no-untyped-def]
         if persons_hints:
@@ -250,7 +250,11 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
         if persons_hints:
             persons_hints(False)
     if spans:
+        if persons_hints:
+            persons_hints(True)
         _referrals_set(run, parts, ids, spans)
+        if persons_hints:
+            persons_hints(False)
     for span in spans:
         if span.kind != "month":
             continue
