@@ -49,10 +49,15 @@ def reveal(action: str, object_type: str, object_id: int, value: str | None) -> 
 
 
 def record_many(action: str, object_type: str, events: list[dict]) -> None:
-    """Add many events of a background job (no actor) in one statement: each of `events`
-    gives object_id, group_id, department_id and `detail` (ids and codes only). The ids
-    come from the table's sequence on the server, so no row is read back."""
-    if events:
-        db.session.execute(insert(AuditEvent), [
-            {"action": action, "object_type": object_type, "actor_id": None, **event}
-            for event in events])
+    """Add many events in one statement (a job's new snapshots): each of `events` gives
+    object_id, group_id, department_id and `detail` (ids and codes only); the actor is
+    the signed-in user, as in `record`, if any. The ids come from the table's sequence on
+    the server, so no row is read back."""
+    if not events:
+        return
+    actor_id = None
+    if has_request_context() and current_user.is_authenticated:
+        actor_id = current_user.id
+    db.session.execute(insert(AuditEvent), [
+        {"action": action, "object_type": object_type, "actor_id": actor_id, **event}
+        for event in events])
