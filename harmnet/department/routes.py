@@ -17,13 +17,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from .. import indicators, jobs
-from ..access import department_manager_required
+from ..access import department_manager_required, department_subtree_ids
 from ..extensions import db
 from ..models import PeerGroup
-from ..services import audit, dhis2, exports, org
+from ..services import audit, dhis2, exports, glance, org
 from ..services import reports as service
 from . import bp
-from .charts import bar_chart
+from .charts import bar_chart, sparkline
 from .forms import Dhis2Form, RefreshForm, mapping_form, targets_form
 
 EXPORT_TYPES = {
@@ -78,9 +78,35 @@ def _period_choices(spec: str) -> dict:
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
     spec, span = _period()
+    fy = g.department.fiscal_year_start_month
+    subtree = department_subtree_ids(g.department.id)
     # The period's own snapshots: a quarter or a year of a person count is computed for
-    # that period by each group, never added up from months.
-    snapshots = service.current_snapshots(g.department.id, [span.key])
+    # that period by each group, never added up from months. Summed in SQL (glance).
+    current = glance.current_meta(g.department.id, span.key)
+    through = service.covered_through(current)
+    totals = glance.period_totals(g.department.id, span.key, subtree)
+    compared = glance.comparisons(span, through, fy)
+    months = glance.spark_months(span)
+    wanted = {m: None for m in months}
+    for c in compared:
+        wanted.setdefault(c.span.key, c.through)
+    heads = glance.headlines(g.department.id,
+                             [glance.Wanted(k, t) for k, t in wanted.items()], subtree)
+    years = sorted({int(m[:4]) - (int(m[5:]) < fy) for m in months})
+    targets_by_year = {y: service.targets(g.department.id, y) for y in years}
+    cards = []
+    for i in indicators.CATALOGUE:
+        cell = totals.headline(i.code)
+        cells = totals.cells.get(i.code, {})
+        cards.append({
+            "breakdown": [(c, cells[c]) for c in i.cells if c != indicators.TOTAL
+                          and c in cells and (cells[c].value or cells[c].suppressed)],
+            "indicator": i, "cell": cell,
+            "changes": [(c, glance.change(cell, heads[c.span.key].get(i.code)))
+                        for c in compared],
+            "spark": sparkline([heads[m].get(i.code) for m in months],
+                               glance.target_per_month(i.code, months, targets_by_year, fy)),
+        })
     # The first names only: the by-group table pages through the rest.
     groups, count = service.subtree_groups_head(g.department.id,
                                                 current_app.config["PAGE_SIZE"])
@@ -89,20 +115,29 @@ def home():  # type: ignore[no-untyped-def]
         children=org.child_departments(g.department.id),
         groups=groups, group_count=count,
         spec=spec, span=span, choices=_period_choices(spec),
-        totals=service.totals(snapshots), catalogue=indicators.CATALOGUE,
-        locale=_locale(), expected=count, received=len(snapshots),
-        through=service.covered_through(snapshots),
-        revised=service.revisions(snapshots),
+        totals=totals, cards=cards, months=months, compared=compared,
+        locale=_locale(), expected=count, received=len(current),
+        through=through, revised=service.revisions(current),
         cell_label=indicators.cell_label,
     )
+
+
+SORTS = ("name", "value")
 
 
 @bp.get("/groups")
 def groups_table():  # type: ignore[no-untyped-def]
     spec, span = _period()
+    code = request.args.get("i") or indicators.CATALOGUE[0].code
+    sort = request.args.get("sort") or "name"
+    if code not in indicators.BY_CODE or sort not in SORTS:
+        abort(400)
     # A province has dozens of groups, the root of a national rollout a thousand: one page
-    # of groups, and only their snapshots, so the page costs the same at any size.
-    page = db.paginate(service.subtree_groups_stmt(g.department.id),
+    # of groups, and only their snapshots, so the page costs the same at any size. Sorted
+    # by a figure, the order comes from the published values (a hidden one sorts last).
+    stmt = (service.subtree_groups_stmt(g.department.id) if sort == "name"
+            else glance.groups_by_value(g.department.id, span.key, code))
+    page = db.paginate(stmt,
                        page=max(request.args.get("page", 1, type=int) or 1, 1),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     snapshots = service.current_snapshots(g.department.id, [span.key],
@@ -111,6 +146,7 @@ def groups_table():  # type: ignore[no-untyped-def]
         "department/groups.html", spec=spec, span=span, choices=_period_choices(spec),
         page=page, by_group=service.totals_by_group(snapshots),
         catalogue=indicators.CATALOGUE, locale=_locale(),
+        chosen=indicators.BY_CODE[code], sort=sort,
     )
 
 
