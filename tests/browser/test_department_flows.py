@@ -39,3 +39,27 @@ def test_department_viewer_switches_periods_opens_history_and_downloads_xlsx(ui)
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) > 1
     assert not any("peer-hoasen" in str(cell) for row in rows for cell in row if cell)
+
+
+def test_by_group_shows_one_chosen_indicator_on_a_phone_and_every_one_on_a_laptop(ui):
+    ui.resume("department_viewer")
+    ui.link("By group", within="nav.nav")
+    # Choose an indicator, then sort by it: the page keeps both, and at 360 px nothing
+    # scrolls sideways (every page arrival is also checked for it by the audits).
+    ui.fill({"Indicator": "reached"})
+    ui.button("Show", within="main")
+    assert "i=reached" in ui.page.url
+    ui.link("largest first", within="main")
+    assert "i=reached" in ui.page.url and "sort=value" in ui.page.url
+    one, every = ui.page.locator("table.by-one"), ui.page.locator(".by-all")
+    width = ui.page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+    assert width[0] <= width[1] + 1, width
+    if ui.viewport == "phone":
+        assert one.is_visible() and not every.is_visible()
+        assert one.locator("caption").inner_text().strip() == ui.page.locator(
+            "#i option:checked").inner_text().strip()
+        assert one.locator("thead th").count() == 2
+    else:
+        assert every.is_visible() and not one.is_visible()
+    # The marks are explained on the page itself.
+    assert ui.page.locator("dl.legend").is_visible()
