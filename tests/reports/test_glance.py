@@ -27,7 +27,10 @@ def months(db, make_department, make_group, make_user, builder):  # type: ignore
     b = builder(group)
     for month, n in ((3, 8), (4, 3), (5, 6)):
         for i in range(n):
-            b.contact(date(2024, month, 2 + i), b.client("F", "18-24", date(2024, month, 2 + i)))
+            on = date(2024, month, 2 + i)
+            k = b.contact(on, b.client("F", "18-24", on))
+            # Referrals by service: some shown, some hidden (by-service headlines add up).
+            b.referral(k, "hiv_test" if i % 3 else "sti_care", on)
     fb = builder(far)
     for i in range(7):
         fb.contact(date(2024, 5, 2 + i), fb.client("M", "25-34", date(2024, 5, 2 + i)))
