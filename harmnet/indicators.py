@@ -297,3 +297,49 @@ def cell_label(cell: str, locale: str) -> str:
         vi, eng = SEX_NAMES.get(sex, (sex, sex))
         return f"{eng if en else vi} {band}"
     return cell
+
+
+# --- figure arrays -----------------------------------------------------------------------------
+#
+# Each snapshot also keeps its published values as two arrays of numbers (NULL where hidden),
+# so that the department's pages add up thousands of snapshots in SQL element by element
+# instead of taking each JSON payload apart (services/glance.py). The layout follows
+# FIGURE_ORDER, which only ever grows at its end: snapshots are immutable, and an older
+# row's shorter arrays then simply have no figure for a newer indicator.
+
+#: Indicator codes in the order of the figure arrays. Append only.
+FIGURE_ORDER: tuple[str, ...] = tuple(i.code for i in CATALOGUE)
+
+
+def headline_layout() -> list[tuple[str, str]]:
+    """(code, part) of each element of a snapshot's headline array: an indicator with a
+    total has its `total`; a by-service one has `shown` (the sum of its shown cells) and
+    `hidden` (how many of its cells are hidden), which add up across snapshots as its
+    headline does."""
+    out: list[tuple[str, str]] = []
+    for code in FIGURE_ORDER:
+        out += [(code, TOTAL)] if BY_CODE[code].has_total else [(code, "shown"), (code, "hidden")]
+    return out
+
+
+def figure_layout() -> list[tuple[str, str]]:
+    """(code, cell) of each element of a snapshot's figures array: every cell."""
+    return [(code, cell) for code in FIGURE_ORDER for cell in BY_CODE[code].cells]
+
+
+def figure_arrays(values: dict) -> tuple[list[float | None], list[float | None]]:
+    """A payload's values as (headline, figures) arrays; None where a value is hidden."""
+    def number(v):  # type: ignore[no-untyped-def]
+        return None if v is None else float(v)
+
+    headline: list[float | None] = []
+    for code, part in headline_layout():
+        cells = values.get(code, {})
+        if part == TOTAL:
+            headline.append(number(cells.get(TOTAL)))
+        elif part == "shown":
+            headline.append(float(sum(v for v in cells.values() if v is not None)))
+        else:
+            headline.append(float(sum(v is None for v in cells.values())))
+    figures = [number(values.get(code, {}).get(cell)) for code, cell in figure_layout()]
+    return headline, figures

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB
 from sqlalchemy.types import TypeDecorator
 
 from ..tenancy import BigId
 
-__all__ = ["BigId", "JSONType", "UTCDateTime", "utcnow"]
+__all__ = ["BigId", "FloatArray", "JSONType", "UTCDateTime", "utcnow"]
 
 #: JSON stored as JSONB on PostgreSQL.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+#: A list of numbers (None allowed): double precision[] on PostgreSQL, JSON elsewhere.
+FloatArray = JSON().with_variant(ARRAY(DOUBLE_PRECISION()), "postgresql")
 
 
 def utcnow() -> datetime:

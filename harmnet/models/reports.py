@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..security import EncryptedString
-from ._types import BigId, JSONType, UTCDateTime, utcnow
+from ._types import BigId, FloatArray, JSONType, UTCDateTime, utcnow
 
 SNAPSHOT_REASONS = ("monthly", "refresh", "seed", "revision")
 PERIOD_TYPES = ("month", "quarter", "year")
@@ -56,6 +56,12 @@ class ReportSnapshot(db.Model):
     #: What wrote it: monthly | refresh | seed | revision.
     reason: Mapped[str] = mapped_column(String(12), default="monthly", server_default="monthly")
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The payload's published values as numbers, NULL where hidden, in the layout of
+    #: indicators.headline_layout() (indicator totals; by-service shown sums and hidden
+    #: counts), so that the department's pages add thousands of snapshots up in SQL.
+    headline: Mapped[list | None] = mapped_column(FloatArray)
+    #: Every cell of the payload's values in the layout of indicators.figure_layout().
+    figures: Mapped[list | None] = mapped_column(FloatArray)
 
 
 class Target(db.Model):

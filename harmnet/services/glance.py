@@ -1,12 +1,13 @@
 """The department dashboard at a glance: a period's totals, the same figures for the periods
 it is compared with, and twelve months of each indicator, read from report snapshots only.
 
-On PostgreSQL the sums are made in SQL over the snapshots' JSONB payloads: one statement
-per question, one aggregate per indicator cell, each payload read once, and only the sums
-leave the database; a year's dashboard over a thousand groups reads its ~14,000 snapshots
-without bringing one payload into Python. Elsewhere (the embedded SQLite default, a
-handful of groups) the payloads are added up in Python with `reports.Totals`;
-tests/reports/test_glance.py checks that both give the same cells.
+On PostgreSQL the sums are made in SQL, element by element over the number arrays each
+snapshot keeps beside its payload (`headline`, `figures`: indicators.figure_arrays), one
+statement per question; a year's dashboard over a thousand groups adds up its ~14,000
+snapshots without bringing one of them into Python, and without taking JSON apart (which
+cost seconds at that size). Elsewhere (the embedded SQLite default, a handful of groups)
+the payloads are added up in Python with `reports.Totals`; tests/reports/test_glance.py
+checks that both give the same cells.
 
 Suppression: a figure's `Cell` carries how many reports hid it. A sparkline draws a month
 only when nothing in it was hidden, and a change is given only between two figures that
@@ -18,9 +19,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
-from sqlalchemy import and_, case, exists, func, literal, select, text
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    any_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION
 from sqlalchemy.orm import aliased
 
 from .. import indicators
@@ -28,6 +41,9 @@ from ..access import department_subtree_ids
 from ..extensions import db
 from ..models import ReportSnapshot
 from .reports import Cell, Span, Totals, add_months, months_between, parse_spec
+
+#: A snapshot's figure array, as PostgreSQL holds it.
+FLOATS = ARRAY(DOUBLE_PRECISION())
 
 #: How many months a sparkline shows.
 SPARK_MONTHS = 12
@@ -55,6 +71,14 @@ class Meta:
     generated_at: object
 
 
+def _among(column, values: Sequence, item_type):  # type: ignore[no-untyped-def]
+    """`column IN values`; on PostgreSQL as `= ANY(one array parameter)`: a department
+    subtree of hundreds of ids as as many parameters costs more to plan than to run."""
+    if _is_pg():
+        return column == any_(literal(list(values), ARRAY(item_type)))
+    return column.in_(list(values))
+
+
 def _selection(subtree: list[int], wanted: Sequence[Wanted]):  # type: ignore[no-untyped-def]
     """The current snapshots of `wanted` in the subtree: a statement of ReportSnapshot rows
     (the newest version of each group and key within its `through` limit)."""
@@ -63,24 +87,18 @@ def _selection(subtree: list[int], wanted: Sequence[Wanted]):  # type: ignore[no
     newer = aliased(ReportSnapshot, name="newer")
     s_through = func.coalesce(ReportSnapshot.through, ReportSnapshot.period)
     n_through = func.coalesce(newer.through, newer.period)
-    conditions = [ReportSnapshot.department_id.in_(subtree), ReportSnapshot.period.in_(keys)]
+    conditions = [_among(ReportSnapshot.department_id, subtree, BigInteger),
+                  _among(ReportSnapshot.period, keys, String)]
     newer_conditions = [newer.group_id == ReportSnapshot.group_id,
                         newer.period == ReportSnapshot.period,
                         newer.version > ReportSnapshot.version,
-                        newer.department_id.in_(subtree)]
+                        _among(newer.period, keys, String),
+                        _among(newer.department_id, subtree, BigInteger)]
     if limits:
         limit = case(limits, value=ReportSnapshot.period, else_=None)
         conditions.append((limit.is_(None)) | (s_through <= limit))
         newer_conditions.append((limit.is_(None)) | (n_through <= limit))
     return select(ReportSnapshot).where(*conditions, ~exists().where(and_(*newer_conditions)))
-
-
-def _number(value: Decimal | int | float | None) -> int | float:
-    if value is None:
-        return 0
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
 
 
 def _is_pg() -> bool:
@@ -96,41 +114,39 @@ def current_meta(department_id: int, key: str) -> list[Meta]:
                sq.c.generated_at))]
 
 
-def _sums(code: str, cells: Sequence[str], combine: bool) -> list[str]:
-    """SQL aggregates of one indicator's cells over `v` (a payload's values): per cell, or
-    (`combine`) the cells added into one figure, as value, hidden count, report count.
-    Codes and cells come from the catalogue, never from a request."""
-    def at(cell: str) -> str:
-        return f"v -> '{code}' -> '{cell}'"
-
-    if not combine:
-        return [out for cell in cells for out in (
-            f"sum(({at(cell)} #>> '{{}}')::numeric)",
-            f"count(*) FILTER (WHERE jsonb_typeof({at(cell)}) = 'null')",
-            f"count(*) FILTER (WHERE v -> '{code}' ? '{cell}')")]
-    return [" + ".join(f"coalesce(sum(({at(c)} #>> '{{}}')::numeric), 0)" for c in cells),
-            " + ".join(f"count(*) FILTER (WHERE jsonb_typeof({at(c)}) = 'null')"
-                       for c in cells),
-            f"count(*) FILTER (WHERE v ? '{code}')"]
-
-
-def _aggregate(selection, columns: list[str], by_period: bool):  # type: ignore[no-untyped-def]
-    """One statement: `columns` aggregated over the selected snapshots' values (each payload
-    read once per snapshot; extracting keys from it is cheap, unlike expanding it into rows
-    with jsonb_each, which costs ten times as much at 14,000 snapshots)."""
-    # The selection's values are ids and validated period keys: rendered inline, so that
-    # the whole statement is one text (its IN lists would not survive str() otherwise).
-    inner = selection.with_only_columns(ReportSnapshot.period, ReportSnapshot.payload).compile(
-        db.session.get_bind(), compile_kwargs={"literal_binds": True})
-    head = "period, " if by_period else ""
-    tail = " GROUP BY period" if by_period else ""
-    return db.session.execute(text(
-        f"SELECT {head}{', '.join(columns)} FROM (SELECT period, payload -> 'values' AS v"
-        f" FROM ({inner}) AS cur) AS t{tail}")).all()
+def _sum_arrays(selection, column: str, length: int, by_period: bool
+                ) -> list[tuple[str | None, list[tuple[int | float, int, int]]]]:
+    """Element-wise sums of a figure array (`headline` or `figures`) over the selected
+    snapshots, in one statement: per element (value, hidden, reports), per period when
+    `by_period`. An element past a row's array (an older, shorter layout) is no report;
+    a NULL inside it is a hidden value."""
+    cur = selection.with_only_columns(
+        ReportSnapshot.period, type_coerce(getattr(ReportSnapshot, column), FLOATS).label("a")
+    ).subquery("cur")
+    array = type_coerce(cur.c.a, FLOATS)
+    size = func.cardinality(array)
+    keys = [cur.c.period] if by_period else []
+    # Subscripts written into the statement (literal_column), not bound: a statement with
+    # hundreds of parameters costs more to plan than to run.
+    at = [array[literal_column(str(i))] for i in range(1, length + 1)]
+    sums = [f for a in at for f in (func.sum(a), func.count(a))]
+    stmt = select(*keys, func.coalesce(size, literal_column("0")), func.count(), *sums)
+    rows = [row if by_period else (None, *row)
+            for row in db.session.execute(stmt.group_by(*keys, size))]
+    out: dict[str | None, list[list]] = {}
+    for key, size, n, *sums in rows:
+        acc = out.setdefault(key, [[0, 0, 0] for _ in range(length)])
+        for i in range(min(size, length)):
+            value, shown = sums[2 * i], sums[2 * i + 1]
+            acc[i][0] += value or 0
+            acc[i][1] += n - shown
+            acc[i][2] += n
+    return [(key, [(v, h, r) for v, h, r in acc]) for key, acc in out.items()]
 
 
-def _cell(value, hidden, reports) -> Cell:  # type: ignore[no-untyped-def]
-    return Cell(_number(value), int(hidden or 0), int(reports or 0))
+def _number_of(code: str, value: float) -> int | float:
+    decimals = indicators.BY_CODE[code].decimals
+    return round(value, decimals) if decimals else int(round(value))
 
 
 def period_totals(department_id: int, key: str, subtree: list[int] | None = None) -> Totals:
@@ -142,14 +158,12 @@ def period_totals(department_id: int, key: str, subtree: list[int] | None = None
         for snapshot in db.session.scalars(selection):
             out.add(snapshot.payload.get("values", {}))
         return out
-    columns = [c for i in indicators.CATALOGUE for c in _sums(i.code, i.cells, False)]
-    (row,) = _aggregate(selection, columns, False)
-    figures = iter(row)
-    for i in indicators.CATALOGUE:
-        for cell in i.cells:
-            value, hidden, reports = next(figures), next(figures), next(figures)
+    layout = indicators.figure_layout()
+    for _, sums in _sum_arrays(selection, "figures", len(layout), False):
+        for (code, cell), (value, hidden, reports) in zip(layout, sums, strict=True):
             if reports:
-                out.cells.setdefault(i.code, {})[cell] = _cell(value, hidden, reports)
+                out.cells.setdefault(code, {})[cell] = Cell(_number_of(code, value), hidden,
+                                                            reports)
     return out
 
 
@@ -170,15 +184,18 @@ def headlines(department_id: int, wanted: Sequence[Wanted], subtree: list[int] |
             out[key] = {i.code: totals.headline(i.code) for i in indicators.CATALOGUE
                         if i.code in totals.cells}
         return out
-    columns = [c for i in indicators.CATALOGUE
-               for c in (_sums(i.code, [indicators.TOTAL], False) if i.has_total
-                         else _sums(i.code, i.cells, True))]
-    for key, *row in _aggregate(selection, columns, True):
-        figures = iter(row)
+    layout = indicators.headline_layout()
+    for key, sums in _sum_arrays(selection, "headline", len(layout), True):
+        parts = {(code, part): figure for (code, part), figure in zip(layout, sums, strict=True)}
         for i in indicators.CATALOGUE:
-            cell = _cell(next(figures), next(figures), next(figures))
-            if not cell.reports:
+            if i.has_total:
+                value, hidden, reports = parts[(i.code, indicators.TOTAL)]
+            else:
+                value, _, reports = parts[(i.code, "shown")]
+                hidden = int(parts[(i.code, "hidden")][0])
+            if not reports:
                 continue
+            cell = Cell(_number_of(i.code, value), hidden, reports)
             if not i.has_total and cell.suppressed and not cell.value:
                 cell.reports = cell.suppressed  # as Totals.headline: everything hidden
             out[key][i.code] = cell
@@ -300,6 +317,6 @@ def groups_by_value(department_id: int, key: str, code: str):  # type: ignore[no
     return (
         select(PeerGroup)
         .outerjoin(cur, cur.c.group_id == PeerGroup.id)
-        .where(PeerGroup.department_id.in_(subtree))
+        .where(_among(PeerGroup.department_id, subtree, BigInteger))
         .order_by(figure.desc().nulls_last(), PeerGroup.name, PeerGroup.id)
     )

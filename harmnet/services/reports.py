@@ -655,11 +655,12 @@ def new_version(group_id: int, department_id: int, span: Span, payload: dict, re
     changed = None
     if latest is not None and latest[3] == span.through:
         changed = moved_indicators(latest[4], payload) or None
+    headline, figures = indicators.figure_arrays(payload.get("values", {}))
     snapshot = ReportSnapshot(
         department_id=department_id, group_id=group_id, period=span.key,
         period_type=span.kind, through=span.through,
         version=latest[0] + 1 if latest else 1, payload=payload, checksum=digest,
-        reason=reason, changed=changed)
+        reason=reason, changed=changed, headline=headline, figures=figures)
     db.session.add(snapshot)
     return snapshot
 
