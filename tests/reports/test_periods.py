@@ -203,10 +203,11 @@ def test_department_sees_the_period_figures_not_sums_of_months(client, db, quart
 
 
 def _row(page: str, name: str) -> str:
-    """The value cell of the dashboard row named `name`."""
+    """The figure of the dashboard card named `name`."""
     import re
 
-    match = re.search(re.escape(name) + r'</td><td class="num">([^<]*)<', page)
+    match = re.search(re.escape(name) + r'</h3>\s*<p class="figure"><span class="big">([^<]*)<',
+                      page)
     assert match, name
     return match.group(1)
 
