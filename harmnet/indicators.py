@@ -307,8 +307,17 @@ def cell_label(cell: str, locale: str) -> str:
 # FIGURE_ORDER, which only ever grows at its end: snapshots are immutable, and an older
 # row's shorter arrays then simply have no figure for a newer indicator.
 
-#: Indicator codes in the order of the figure arrays. Append only.
-FIGURE_ORDER: tuple[str, ...] = tuple(i.code for i in CATALOGUE)
+#: Indicator codes in the order of the figure arrays. Append only: a new indicator goes
+#: at the end here, wherever it sits in the catalogue (tests/reports/test_glance.py checks
+#: that every indicator is here).
+FIGURE_ORDER: tuple[str, ...] = (
+    "contacts", "reached", "reached_first_time", "group_sessions",
+    "group_session_participants", "online_contacts", "condoms", "lubricants", "leaflets",
+    "self_test_kits", "referred", "referral_completed", "hiv_tested", "hiv_reactive_confirmed",
+    "self_test_results", "linked_to_treatment", "prep_started", "appointments_kept",
+    "trainings_held", "training_participants", "training_hours", "active_peer_educators",
+    "active_members",
+)
 
 
 def headline_layout() -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ statement (a scalar subquery, an InitPlan), which matters when a page reads thou
 rows. What it admits is unchanged.
 
 Revision ID: 0017
-Revises: 0010b
+Revises: 0012
 Create Date: 2026-12-06 17:45:00
 
 """
@@ -27,7 +27,7 @@ from harmnet.tenancy import DEPARTMENTS_EXPR, GROUP_EXPR, REPORTS_EXPR
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0010b'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

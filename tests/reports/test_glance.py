@@ -189,3 +189,10 @@ def test_by_group_and_dashboard_stay_inside_the_department(app, client, three, m
     other = app.test_client()
     login(other, "coord-alpha")
     assert other.get("/d/hn/groups?p=2024-05&i=reached&sort=value").status_code == 404
+
+
+def test_every_indicator_has_its_place_in_the_figure_arrays():  # type: ignore[no-untyped-def]
+    from harmnet import indicators
+
+    assert sorted(indicators.FIGURE_ORDER) == sorted(i.code for i in indicators.CATALOGUE)
+    assert len(set(indicators.FIGURE_ORDER)) == len(indicators.FIGURE_ORDER)
