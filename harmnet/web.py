@@ -117,8 +117,14 @@ def static_url(filename: str) -> str:
 
 
 def install_template_helpers(app: Flask) -> None:
+    from . import formats
+    from .forms import csrf_refused, error_items, field_attrs
+
     app.add_template_global(static_url)
     app.add_template_global(get_locale)
+    for helper in (field_attrs, error_items, csrf_refused):
+        app.add_template_global(helper)
+    formats.install(app)
 
     @app.context_processor
     def _inject():  # type: ignore[no-untyped-def]

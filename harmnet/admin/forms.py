@@ -7,7 +7,7 @@ import re
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from ..forms import BaseForm, no_html
+from ..forms import BLANK, BaseForm, chosen, no_html
 from ..i18n import lazy_gettext as _l
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -37,14 +37,14 @@ class GroupForm(BaseForm):
     slug = StringField(_l("Short name (used in addresses)"),
                        validators=[InputRequired(), Length(max=60), validate_code])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200), no_html])
-    kind = SelectField(_l("Kind"), choices=KIND_CHOICES, validators=[InputRequired()])
-    department = SelectField(_l("Supervising department"), validators=[InputRequired()])
+    kind = SelectField(_l("Kind"), choices=[BLANK, *KIND_CHOICES], validators=[chosen()])
+    department = SelectField(_l("Supervising department"), validators=[chosen()])
     area = StringField(_l("Area served"), validators=[Optional(), Length(max=200), no_html])
     submit = SubmitField(_l("Create group"))
 
 
 class CoordinatorInviteForm(BaseForm):
-    group = SelectField(_l("Group"), validators=[InputRequired()])
+    group = SelectField(_l("Group"), validators=[chosen()])
     label = StringField(_l("Name to recognise them by"),
                         validators=[InputRequired(), Length(max=120), no_html])
     submit = SubmitField(_l("Create coordinator invitation"))

@@ -9,6 +9,7 @@ from flask_login import current_user
 from .. import tenancy
 from ..access import admin_required
 from ..extensions import db
+from ..forms import BLANK
 from ..services import accounts, audit, org
 from . import bp
 from .forms import CoordinatorInviteForm, DepartmentForm, GroupForm
@@ -28,9 +29,9 @@ def _forms():  # type: ignore[no-untyped-def]
     dform = DepartmentForm(prefix="d")
     dform.parent.choices = [("", _("(none: top level)")), *dept_choices]
     gform = GroupForm(prefix="g")
-    gform.department.choices = dept_choices
+    gform.department.choices = [BLANK, *dept_choices]
     cform = CoordinatorInviteForm(prefix="c")
-    cform.group.choices = [(g.slug, f"{g.name} ({g.slug})") for g in groups]
+    cform.group.choices = [BLANK, *((g.slug, f"{g.name} ({g.slug})") for g in groups)]
     return departments, groups, dform, gform, cform
 
 

@@ -163,12 +163,7 @@ def new():  # type: ignore[no-untyped-def]
         code = form.check_code_only()
         if code is None:
             return _render_new(form, 400)
-        summary = service.client_summary(clientcode.pseudonym(g.group.id, code))
-        if summary is not None:
-            # "Who looked at this person's record?" has an answer (ids only).
-            audit.record("client.history_viewed", "client", summary.client_id)
-            db.session.commit()
-        return _render_new(form, checked=True, summary=summary)
+        return _render_new(form, checked=True, summary=_client_summary(code))
 
     if not form.validate():
         expired = bool(form.csrf_token.errors)
@@ -188,6 +183,35 @@ def new():  # type: ignore[no-untyped-def]
     db.session.commit()
     flash(_("Contact saved."), "success")
     return redirect(target)
+
+
+def _client_summary(code: str):  # type: ignore[no-untyped-def]
+    summary = service.client_summary(clientcode.pseudonym(g.group.id, code))
+    if summary is not None:
+        # "Who looked at this person's record?" has an answer (ids only).
+        audit.record("client.history_viewed", "client", summary.client_id)
+        db.session.commit()
+    return summary
+
+
+@bp.post("/check")
+def check():  # type: ignore[no-untyped-def]
+    """The client check answered in place: the entry page's script posts the code fields
+    (never in a URL) and puts this fragment where the answer goes. Without the script the
+    entry page's own "Check client" does the same with a reload."""
+    form = ContactForm()
+    form.setup(today=_today(), now=utcnow(), tz=_tz())
+    try:
+        form.csrf_token.validate(form)
+    except Exception:  # noqa: BLE001 - any CSRF failure is one answer
+        return render_template("contacts/_check.html", code_errors=[
+            _("This form has expired. Please check it and save again.")]), 400
+    code = form.check_code_only()
+    if code is None:
+        errors = [str(e) for f in (form.mother, form.father, form.sex, form.birth_year)
+                  for e in f.errors]
+        return render_template("contacts/_check.html", code_errors=errors), 400
+    return render_template("contacts/_check.html", summary=_client_summary(code))
 
 
 # --- lists --------------------------------------------------------------------------------

@@ -122,6 +122,12 @@ def home():  # type: ignore[no-untyped-def]
     )
 
 
+@bp.get("/menu")
+def menu():  # type: ignore[no-untyped-def]
+    """Every page of the department (manager pages for managers): the bar's "More"."""
+    return render_template("nav/menu.html")
+
+
 SORTS = ("name", "value")
 
 

@@ -26,6 +26,12 @@ def home():  # type: ignore[no-untyped-def]
     return render_template("group/home.html")
 
 
+@bp.get("/menu")
+def menu():  # type: ignore[no-untyped-def]
+    """Every area of the group for this role: the bar's "More", so each is two taps away."""
+    return render_template("nav/menu.html")
+
+
 @bp.get("/logins")
 @coordinator_required
 def logins():  # type: ignore[no-untyped-def]

@@ -39,6 +39,13 @@ def choose():  # type: ignore[no-untyped-def]
     return render_template("main/choose.html", groups=groups, departments=departments)
 
 
+@bp.get("/menu")
+@login_required
+def menu():  # type: ignore[no-untyped-def]
+    """The menu outside a group or department: account, places, administration."""
+    return render_template("nav/menu.html")
+
+
 @bp.post("/lang")
 @limiter.exempt
 def set_language():  # type: ignore[no-untyped-def]

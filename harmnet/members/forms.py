@@ -20,8 +20,9 @@ from wtforms import (
     TimeField,
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import BaseForm, no_html
+from ..forms import BaseForm, chosen, no_html
 from ..i18n import lazy_gettext as _l
 from ..models.members import MEMBER_ROLES, MEMBER_STATUSES
 from ..services.members import normalise_phone
@@ -77,6 +78,9 @@ class Choice(SelectField):
 
 
 class Choices(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)  #: shown as check boxes
+    option_widget = CheckboxInput()
+
     def pre_validate(self, form):  # type: ignore[no-untyped-def]
         try:
             super().pre_validate(form)
@@ -152,7 +156,8 @@ class NewMemberForm(MemberForm):
 
 
 class StatusForm(BaseForm):
-    status = Choice(_l("New status"), choices=status_choices(), validators=[required()])
+    status = Choice(_l("New status"), choices=[SelectChoice(value="", label="—"),
+                                                *status_choices()], validators=[chosen()])
     on = DateInput(_l("As of"), validators=[required(), date_not_future], default=date.today)
 
 

@@ -1,4 +1,64 @@
-/* harmnet on the phone: registers the service worker, shows the offline queue (in the
+/* harmnet on the phone. First the contact form's small helps (they need no service worker):
+   the client check answers in place, referral rows are added in the page, the day-and-channel
+   line follows the choice. Without this script the form does each with a reload. */
+(function () {
+  'use strict';
+  const form = document.querySelector('form.entry[data-check]');
+  if (!form) return;
+  const out = document.getElementById('check');
+  const CODE = ['mother', 'father', 'sex', 'birth_year'];
+  const val = (n) => { const el = form.elements[n]; return el ? (el.value || '').trim() : ''; };
+  let timer = null;
+  let ctl = null;
+  let last = '';
+
+  // Enough of the code to be worth asking: the sex and a year, or the sex and both names.
+  const ready = () => val('sex') && (/^\d{4}$/.test(val('birth_year')) || (val('mother') && val('father')));
+
+  function check(force) {
+    const key = CODE.map(val).join('|');
+    if ((!force && key === last) || !navigator.onLine) return;
+    last = key;
+    const body = new FormData();
+    ['csrf_token', ...CODE].forEach((n) => body.append(n, val(n)));
+    if (ctl) ctl.abort();
+    ctl = new AbortController();
+    fetch(form.dataset.check, { method: 'POST', body, credentials: 'same-origin', signal: ctl.signal })
+      .then((r) => r.text()).then((html) => { out.innerHTML = html; })
+      .catch(() => { last = ''; });
+  }
+
+  function addRow(button) {
+    const rows = [...form.querySelectorAll('.ref')];
+    const next = rows.find((r) => r.hidden);
+    if (!next) return;
+    next.hidden = false;
+    form.elements.referral_rows.value = rows.filter((r) => !r.hidden).length;
+    if (!rows.some((r) => r.hidden)) button.hidden = true;
+    const first = next.querySelector('select');
+    if (first) first.focus();
+  }
+
+  form.addEventListener('input', (e) => {
+    if (e.target.name === 'channel') {
+      const label = e.target.closest('label');
+      const shown = form.querySelector('[data-channel]');
+      if (label && shown) shown.textContent = label.textContent.trim();
+    }
+    if (!CODE.includes(e.target.name)) return;
+    clearTimeout(timer);
+    if (ready()) timer = setTimeout(() => check(false), 350);
+  });
+  form.addEventListener('click', (e) => {
+    const button = e.target.closest('button[name=action]');
+    if (!button || button.value === 'save') return;
+    e.preventDefault();
+    if (button.value === 'check') check(true);
+    else if (button.value === 'add_referral') addRow(button);
+  });
+})();
+
+/* The offline part: registers the service worker, shows the offline queue (in the
    page's language: the texts come from the page), sends it when the network returns,
    opens a refused entry for fixing, and warns before signing out with unsent entries. */
 (function () {
@@ -108,19 +168,35 @@
         else el.value = v;
       });
     });
+    // What holds a value is shown: its referral row, its folded part of the form.
+    form.querySelectorAll('input:not([type=hidden]), select, textarea').forEach((el) => {
+      const has = (el.type === 'checkbox' || el.type === 'radio') ? el.checked && el.name !== 'channel' : el.value;
+      if (!has) return;
+      const row = el.closest('.ref');
+      if (row) row.hidden = false;
+      for (let d = el.closest('details'); d; d = d.parentElement.closest('details')) d.open = true;
+    });
     Object.keys(entry.errors || {}).forEach((name) => {
       const el = form.querySelector('[name="' + name + '"]');
       const where = el && el.closest('.field, fieldset');
       if (!where) return;
       where.classList.add('has-error');
+      const box = document.createElement('div');
+      box.id = el.id + '-err';
       (entry.errors[name] || []).forEach((msg) => {
         const p = document.createElement('p');
         p.className = 'error';
         p.textContent = msg;
-        where.appendChild(p);
+        box.appendChild(p);
       });
-      const details = el.closest('details');
-      if (details) details.open = true;
+      where.appendChild(box);
+      form.querySelectorAll('[name="' + name + '"]').forEach((f) => {
+        f.setAttribute('aria-invalid', 'true');
+        f.setAttribute('aria-describedby', box.id);
+      });
+      const row = el.closest('.ref');
+      if (row) row.hidden = false;
+      for (let d = el.closest('details'); d; d = d.parentElement.closest('details')) d.open = true;
     });
     const note = document.createElement('p');
     note.className = 'flash flash-error';

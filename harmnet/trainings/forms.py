@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from wtforms import StringField
 from wtforms.validators import Optional, ValidationError
 
-from ..forms import BaseForm, no_html
+from ..forms import BaseForm, chosen, no_html
 from ..i18n import lazy_gettext as _l
 from ..members.forms import (
     Choice,
@@ -38,8 +38,9 @@ def training_date(form: object, field: DateInput) -> None:
 
 
 class TrainingForm(BaseForm):
-    topic = Choice(_l("Topic"), choices=options({c: TOPIC_NAMES[c] for c in TRAINING_TOPICS}),
-                   validators=[required()])
+    topic = Choice(_l("Topic"), choices=options({"": "—", **{c: TOPIC_NAMES[c]
+                                                               for c in TRAINING_TOPICS}}),
+                   validators=[chosen()])
     title = StringField(_l("Title"), validators=[required(), max_length(200), no_html])
     day = DateInput(_l("Date"), validators=[required(), training_date])
     at = TimeInput(_l("Start time"), format="%H:%M", validators=[required()])
@@ -55,7 +56,9 @@ class TrainingForm(BaseForm):
 class InviteGroupForm(BaseForm):
     """Invite every member with one of the chosen roles and statuses."""
 
-    roles = Choices(_l("Roles"), choices=role_choices(), validators=[required()])
+    # Peer educators are whom most trainings are for: "invite them all" works as it opens.
+    roles = Choices(_l("Roles"), choices=role_choices(), default=["peer_educator"],
+                    validators=[required()])
     statuses = Choices(_l("Status"), choices=status_choices(), default=["active"],
                        validators=[required()])
 

@@ -113,7 +113,8 @@ def keyboard_problems(page: Page, *, max_steps: int = 200) -> list[str]:
                 const stop = el.type !== 'radio' || radioStop(el);
                 el.dataset.kbdWanted = visible(el) && stop ? '1' : '0';
             });
-            window.__kbd = {seen: [], unringed: []};
+            // Where the page put the focus (an error summary, say): given back at the end.
+            window.__kbd = {seen: [], unringed: [], start: document.activeElement};
             document.addEventListener('focusin', e => {
                 const el = e.target;
                 if (!el.dataset || el.dataset.kbd === undefined) return;
@@ -156,6 +157,8 @@ def keyboard_problems(page: Page, *, max_steps: int = 200) -> list[str]:
             document.body.focus();
             document.body.blur();
             document.body.removeAttribute('tabindex');
+            const start = window.__kbd.start;
+            if (start && start !== document.body && start.isConnected) start.focus();
             window.scrollTo(0, 0);
             return missed.concat(unringed);
         }"""

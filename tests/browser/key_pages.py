@@ -61,6 +61,9 @@ KEY_PAGES = [
     KeyPage("reminders-outbox", "coordinator", "/g/hoa-sen/reminders/outbox", "Outbox"),
     KeyPage("supervision", "coordinator", "/g/hoa-sen/contacts/supervision",
             "Supervision: each peer educator's month", lighthouse=True),
+    KeyPage("menu-peer", "peer_educator", "/g/hoa-sen/menu", "Menu, peer educator"),
+    KeyPage("menu-coordinator", "coordinator", "/g/hoa-sen/menu", "Menu, coordinator"),
+    KeyPage("menu-department", "department_viewer", "/d/hn/menu", "Menu, department"),
     KeyPage("reminder-settings", "coordinator", "/g/hoa-sen/reminders/settings",
             "Reminder settings"),
 ]

@@ -23,7 +23,7 @@ def test_each_role_signs_in_and_reaches_its_landing_page(ui, role):
     assert ui.t("My places") in nav
     if role == "coordinator":
         assert ui.t("Logins") in nav
-        ui.link("Logins", within="nav")
+        ui.nav("Logins")
         assert ui.heading() == ui.t("Logins")
     elif role == "peer_educator":
         assert ui.t("Logins") not in nav
@@ -32,7 +32,7 @@ def test_each_role_signs_in_and_reaches_its_landing_page(ui, role):
     elif role == "department_viewer":
         # Group pages do not exist for department staff (no group data, not even its pages).
         ui.goto("/g/hoa-sen/", status=404)
-    ui.link("My places", within="nav")
+    ui.nav("My places")
     assert ui.heading() == ui.t("Where do you want to work?")
     ui.follow(ui.page.locator("header a.me"))
     assert ui.heading() == ui.t("My account")
@@ -72,7 +72,7 @@ def test_language_switch_changes_the_page_and_is_remembered(ui):
 
 def test_coordinator_invites_a_member_who_sets_a_password_and_lands_on_the_group(ui):
     ui.sign_in("coordinator")
-    ui.link("Logins", within="nav")
+    ui.nav("Logins")
     ui.link("Invite someone", within="main")
     assert ui.heading() == ui.t("Invite someone")
     alias = f"Hồng {secrets.token_hex(2)}"
@@ -107,7 +107,7 @@ def test_coordinator_invites_a_member_who_sets_a_password_and_lands_on_the_group
     assert again.heading() == translate(again.html_lang(), "This invitation link does not work")
 
     # The coordinator sees the new login in the group's list.
-    ui.link("Logins", within="nav")
+    ui.nav("Logins")
     assert alias in ui.page.locator("main").inner_text()
 
     member.sign_out()
@@ -152,8 +152,13 @@ def test_mistakes_on_the_invitation_form_are_explained_at_each_field(ui, e2e):
     })
     ui.button("Create my login", within="main", status=400)
 
-    assert ui.t("Please correct the fields marked below.") in ui.flashes()
+    # The refused form opens on its error summary (focused), which links to each field.
+    summary = ui.page.locator("main .error-summary")
+    expect(summary).to_be_focused()
+    assert ui.t("Please correct the fields marked below.") in summary.inner_text()
     login = ui.field("Choose a login name")
+    first = summary.get_by_role("link").first
+    assert first.get_attribute("href") == "#" + login.get_attribute("id")
     assert login.input_value() == "A b"  # the person's values are kept
     expect(login).to_have_attribute("aria-invalid", "true")
     expect(login).to_have_accessible_description(re.compile(re.escape(

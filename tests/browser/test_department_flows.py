@@ -25,7 +25,7 @@ def test_department_viewer_switches_periods_opens_history_and_downloads_xlsx(ui)
     assert periods.locator("[aria-current]").inner_text().strip() == month.group(1)[5:]
 
     # Which groups reported, and every version the department received of one report.
-    ui.link("Completeness", within="nav.nav")
+    ui.nav("Completeness")
     received = ui.page.locator("main a[href*='/history/']")
     assert received.count() > 0, "the demo data has reports received this year"
     ui.follow(received.last)
@@ -33,7 +33,7 @@ def test_department_viewer_switches_periods_opens_history_and_downloads_xlsx(ui)
     assert ui.page.locator("main .list li").first.inner_text().startswith("v")
 
     # Exports: an Excel file with the department's totals (counts only).
-    ui.link("Exports", within="nav.nav")
+    ui.nav("Exports")
     path = ui.download(ui.page.get_by_role("link", name="Excel (XLSX)"))
     sheet = load_workbook(path, read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))

@@ -8,7 +8,7 @@ import secrets
 
 def test_coordinator_imports_members_from_a_csv_file(ui, tmp_path):
     ui.resume("coordinator")
-    ui.link("Members", within="nav")
+    ui.nav("Members")
     ui.link("Import", within="main")
     assert ui.heading() == ui.t("Import members")
     tag = secrets.token_hex(2)
@@ -37,7 +37,7 @@ def test_coordinator_imports_members_from_a_csv_file(ui, tmp_path):
 
 def test_coordinator_takes_the_roll_call_of_a_training(ui):
     ui.resume("coordinator")
-    ui.link("Trainings", within="nav")
+    ui.nav("Trainings")
     ui.link("Past", within="main")
     held = ui.page.locator("main ul.list a.row").filter(has_text=ui.t("Held"))
     ui.follow(held.first)

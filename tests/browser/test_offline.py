@@ -287,7 +287,7 @@ def test_contacts_saved_offline_reach_the_server_exactly_once(ui, e2e):
     page.get_by_label(ui.t("Appointment date"), exact=True).first.fill(
         (today + timedelta(days=2)).isoformat())
     ui.button("Save contact", within="main form.entry")
-    assert ui.t("Contact saved.") in ui.flashes()
+    assert any(f.startswith(ui.t("Contact saved.")) for f in ui.flashes())
     fixed = contact_rows(e2e, keys[3])
     assert len(fixed) == 1 and contact_parts(e2e, fixed[0][0]) == (1, 1, 2)
     wait_for(lambda: not page.evaluate(DUMP_QUEUE)["entries"], what="the fixed entry to go")

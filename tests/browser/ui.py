@@ -117,8 +117,34 @@ class UI:
     def html_lang(self) -> str:
         return self.page.locator("html").get_attribute("lang") or ""
 
-    def nav_texts(self) -> list[str]:
+    def bar_texts(self) -> list[str]:
+        """The places on the bar (at most four, the last one "More")."""
         return [t.strip() for t in self.page.locator("nav.nav a").all_inner_texts()]
+
+    def menu_texts(self) -> list[str]:
+        """The places of the menu page the bar's "More" opens (read in a side tab)."""
+        href = self.page.locator("nav.nav a.more").get_attribute("href")
+        side = self.context.new_page()
+        try:
+            side.goto(href)
+            return [t.strip() for t in side.locator("main nav a").all_inner_texts()]
+        finally:
+            side.close()
+
+    def nav_texts(self) -> list[str]:
+        """Every place the navigation reaches: the bar, and the menu behind its "More"."""
+        return self.bar_texts() + self.menu_texts()
+
+    def nav(self, msgid: str, **values: object) -> None:
+        """Go to a place as a person does: on the bar if it is there (one tap), else
+        through "More" and the menu page (two taps)."""
+        name = self.t(msgid, **values)
+        bar = self.page.locator("nav.nav").get_by_role("link", name=name, exact=True)
+        if bar.count():
+            self.follow(bar.first)
+            return
+        self.link("More", within="nav.nav")
+        self.link(msgid, within="main nav", **values)
 
     # --- actions (each ends on a new page, audited) --------------------------------------
 
