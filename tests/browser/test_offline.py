@@ -85,11 +85,14 @@ def fill_contact(ui: UI, mother: str, father: str, year: str, note: str) -> None
 
 
 def book(ui: UI, day: str, at: str) -> None:
+    referrals = ui.page.locator("main details.referrals")
+    if not referrals.evaluate("d => d.open"):
+        referrals.locator("summary").first.click()
     ui.page.get_by_label(ui.t("Service"), exact=True).first.select_option(
         label=ui.t("HIV testing"))
-    details = ui.page.locator("main details").first
+    details = referrals.locator(".ref details").first
     if not details.evaluate("d => d.open"):
-        ui.page.locator("main summary").first.click()
+        details.locator("summary").click()
     ui.page.get_by_label(ui.t("Appointment date"), exact=True).first.fill(day)
     ui.page.get_by_label(ui.t("Time"), exact=True).first.fill(at)
     consent = ui.page.get_by_label(ui.t("The client agrees to a reminder"), exact=True).first

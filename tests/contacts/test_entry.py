@@ -40,7 +40,8 @@ def test_page_is_small_and_has_no_inline_script(client, group_setup):
 
 
 def _referral_rows(html: str) -> int:
-    return len(re.findall(r'name="referrals-\d-service"', html))
+    """Referral rows shown (the page's script shows the next hidden one without a reload)."""
+    return len(re.findall(r'<div class="ref" id="referral-\d+">', html))
 
 
 def test_referral_rows_are_added_on_demand_keeping_what_was_typed(client, db, group_setup):
