@@ -29,7 +29,9 @@ def test_create_training_in_group_timezone(client, coordinator, db):
         # 14:30 in Hanoi (UTC+7) is 07:30 UTC.
         assert training.starts_at == datetime(day.year, day.month, day.day, 7, 30, tzinfo=UTC)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "PrEP an toàn" in page and "2:30" in page
+    # The group's time, short: no seconds, no GMT offset (#20).
+    assert "PrEP an toàn" in page and "14:30" in page
+    assert "14:30:00" not in page and "GMT" not in page
     edit = client.get(f"{BASE}/{training_id}/edit").get_data(as_text=True)
     assert 'value="14:30"' in edit and f'value="{day.isoformat()}"' in edit
 
