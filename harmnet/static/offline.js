@@ -28,16 +28,44 @@
       .catch(() => { last = ''; });
   }
 
-  function addRow(button) {
-    const rows = [...form.querySelectorAll('.ref')];
-    const next = rows.find((r) => r.hidden);
-    if (!next) return;
-    next.hidden = false;
-    form.elements.referral_rows.value = rows.filter((r) => !r.hidden).length;
-    if (!rows.some((r) => r.hidden)) button.hidden = true;
-    const first = next.querySelector('select');
-    if (first) first.focus();
+  // Another referral row: a blank copy of the first, its names and ids numbered on.
+  function addRow(button, focus) {
+    const rows = form.querySelectorAll('.ref');
+    const n = rows.length;
+    if (!button || n >= Number(button.dataset.slots)) return;
+    const copy = rows[0].cloneNode(true);
+    copy.id = 'referral-' + (n + 1);
+    copy.querySelectorAll('.has-error').forEach((e) => e.classList.remove('has-error'));
+    copy.querySelectorAll('[id$="-err"]').forEach((e) => e.remove());
+    copy.querySelectorAll('[name], [id], label[for]').forEach((el) => {
+      ['name', 'id', 'for', 'aria-describedby'].forEach((a) => {
+        const v = el.getAttribute(a);
+        if (v) el.setAttribute(a, v.split(' ').filter((t) => !/-err$/.test(t)).join(' ').replace(/referrals-0-/g, 'referrals-' + n + '-'));
+      });
+      if (el.getAttribute('aria-describedby') === '') el.removeAttribute('aria-describedby');
+      el.removeAttribute('aria-invalid');
+      if (el.type === 'checkbox') el.checked = false;
+      else if (el.tagName === 'SELECT') el.selectedIndex = 0;
+      else if (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA') el.value = '';
+    });
+    copy.querySelectorAll('details').forEach((d) => { d.open = false; });
+    const title = document.createElement('h3');
+    title.textContent = button.dataset.title.replace('{n}', n + 1);
+    copy.prepend(title);
+    rows[n - 1].after(copy);
+    form.elements.referral_rows.value = n + 1;
+    if (n + 1 >= Number(button.dataset.slots)) button.hidden = true;
+    if (focus) copy.querySelector('select').focus();
   }
+  // A refused entry kept on the phone may hold more rows than the page: made before filling.
+  form.addEventListener('harmnet:rows', (e) => {
+    const button = form.querySelector('button[value=add_referral]');
+    while (form.querySelectorAll('.ref').length < e.detail && !(button && button.hidden)) {
+      const before = form.querySelectorAll('.ref').length;
+      addRow(button, false);
+      if (form.querySelectorAll('.ref').length === before) break;
+    }
+  });
 
   form.addEventListener('input', (e) => {
     if (e.target.name === 'channel') {
@@ -54,7 +82,7 @@
     if (!button || button.value === 'save') return;
     e.preventDefault();
     if (button.value === 'check') check(true);
-    else if (button.value === 'add_referral') addRow(button);
+    else if (button.value === 'add_referral') addRow(button, true);
   });
 })();
 
@@ -160,6 +188,11 @@
   }
 
   function fill(entry) {
+    const rows = Math.max(0, ...entry.pairs.map(([k]) => {
+      const m = /^referrals-(\d+)-/.exec(k);
+      return m ? Number(m[1]) + 1 : 0;
+    }));
+    form.dispatchEvent(new CustomEvent('harmnet:rows', { detail: rows }));
     form.querySelectorAll('input[type=checkbox], input[type=radio]').forEach((i) => { i.checked = false; });
     entry.pairs.forEach(([k, v]) => {
       const els = form.querySelectorAll('[name="' + k + '"]');
@@ -172,8 +205,6 @@
     form.querySelectorAll('input:not([type=hidden]), select, textarea').forEach((el) => {
       const has = (el.type === 'checkbox' || el.type === 'radio') ? el.checked && el.name !== 'channel' : el.value;
       if (!has) return;
-      const row = el.closest('.ref');
-      if (row) row.hidden = false;
       for (let d = el.closest('details'); d; d = d.parentElement.closest('details')) d.open = true;
     });
     Object.keys(entry.errors || {}).forEach((name) => {
@@ -194,8 +225,6 @@
         f.setAttribute('aria-invalid', 'true');
         f.setAttribute('aria-describedby', box.id);
       });
-      const row = el.closest('.ref');
-      if (row) row.hidden = false;
       for (let d = el.closest('details'); d; d = d.parentElement.closest('details')) d.open = true;
     });
     const note = document.createElement('p');
