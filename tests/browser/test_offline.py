@@ -78,6 +78,9 @@ def names() -> tuple[str, str, str]:
 
 
 def fill_contact(ui: UI, mother: str, father: str, year: str, note: str) -> None:
+    notes = ui.page.locator("main details.notes")  # folded until it holds a note
+    if not notes.evaluate("d => d.open"):
+        notes.locator("summary").click()
     ui.fill({"Mother's given name": mother, "Father's given name": father,
              "Year of birth": year, "Notes": note})
     ui.field("Female").check()
