@@ -44,7 +44,7 @@ def test_peer_records_a_result_and_a_linkage_from_follow_ups(ui, e2e):
     referral_id = open_hiv_referral(e2e)
     today = datetime.now(TZ).date()
     ui.resume("peer_educator")
-    ui.link("Follow-ups", within="nav")
+    ui.nav("Follow-ups")
     ui.follow(ui.page.locator(f"main a[href$='/contacts/referrals/{referral_id}']"))
     ui.link("Record the test result", within="main")
     assert ui.heading() == ui.t("Test result: %(service)s", service=ui.t("HIV testing"))
@@ -62,7 +62,7 @@ def test_peer_records_a_result_and_a_linkage_from_follow_ups(ui, e2e):
     assert ui.t("Test result saved.") in ui.flashes()
     result_id = e2e.sql("SELECT id FROM test_results WHERE referral_id = :r", r=referral_id)[0][0]
 
-    ui.link("Follow-ups", within="nav")
+    ui.nav("Follow-ups")
     ui.follow(ui.page.locator(f"main a[href$='/contacts/results/{result_id}/linkage']"))
     assert ui.heading() == ui.t("Linked to treatment?")
     ui.fill({"Did treatment or PrEP start?": "linked", "Date started": today.isoformat()})
