@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from .providers import bp as providers_bp
     from .reminders import bp as reminders_bp
     from .reports import bp as reports_bp
+    from .stock import bp as stock_bp
     from .trail import admin_bp as admin_audit_bp
     from .trail import department_bp as department_audit_bp
     from .trail import group_bp as group_audit_bp
@@ -105,7 +106,7 @@ def register_blueprints(app: Flask) -> None:
                contacts_bp, providers_bp, reminders_bp, reports_bp, api_bp, offline_bp,
                credentials_bp, group_credentials_bp, department_credentials_bp,
                admin_credentials_bp,
-               group_audit_bp, department_audit_bp, admin_audit_bp, erasure_bp):
+               group_audit_bp, department_audit_bp, admin_audit_bp, erasure_bp, stock_bp):
         app.register_blueprint(bp)
 
 

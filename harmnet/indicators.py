@@ -8,7 +8,9 @@ are subject to small-cell suppression) and its disaggregation:
 - ``sex_age``: cells ``<sex>:<age band>`` for sex F/M/T and the five age bands, plus ``U``
   (sex or age band not recorded), which together add up to ``total``;
 - ``service``: one cell per referral service, with no total (a person referred to two
-  services counts once in each, so the cells do not add up to anything published).
+  services counts once in each, so the cells do not add up to anything published);
+- ``commodity``: one cell per core commodity (condoms, lubricants, leaflets, HIV self-test
+  kits), with no total (their units do not add up).
 
 Each indicator also declares how it adds up over time, as a DHIS2 data element does
 (``aggregation``): ``sum`` (events: a quarter is the sum of its months), ``distinct``
@@ -23,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .models.contacts import AGE_BANDS, SERVICES, SEXES
+from .models.stock import CORE_COMMODITIES
 
 TOTAL = "total"
 UNKNOWN = "U"
@@ -46,6 +49,12 @@ SERVICE_NAMES: dict[str, tuple[str, str]] = {
     "loans": ("Vay vốn", "Loans"),
     "social_protection": ("Trợ giúp xã hội", "Social protection"),
 }
+COMMODITY_NAMES: dict[str, tuple[str, str]] = {
+    "condoms": ("Bao cao su", "Condoms"),
+    "lubricants": ("Chất bôi trơn", "Lubricants"),
+    "leaflets": ("Tờ rơi", "Leaflets"),
+    "self_test_kits": ("Bộ tự xét nghiệm HIV", "HIV self-test kits"),
+}
 SEX_NAMES = {"F": ("Nữ", "Female"), "M": ("Nam", "Male"), "T": ("Chuyển giới", "Transgender")}
 
 
@@ -60,7 +69,7 @@ class Indicator:
     definition_en: str
     #: Person counts are suppressed from 1 to k-1 in what the department sees.
     counts_persons: bool
-    #: none | sex_age | service
+    #: none | sex_age | service | commodity
     disaggregation: str = "none"
     #: Values are whole numbers except hours.
     decimals: int = 0
@@ -80,11 +89,13 @@ class Indicator:
             return (TOTAL, *SEX_AGE_CELLS, UNKNOWN)
         if self.disaggregation == "service":
             return SERVICES
+        if self.disaggregation == "commodity":
+            return CORE_COMMODITIES
         return (TOTAL,)
 
     @property
     def has_total(self) -> bool:
-        return self.disaggregation != "service"
+        return self.disaggregation not in ("service", "commodity")
 
     @property
     def additive_in_year(self) -> bool:
@@ -273,6 +284,25 @@ CATALOGUE: tuple[Indicator, ...] = (
         "Mọi thành viên (mọi vai trò) đang hoạt động trong tháng, theo cùng quy tắc trên.",
         "Members of every role active in the month, by the same rule.",
         counts_persons=True, aggregation="last"),
+    Indicator(
+        "commodities_received", "Vật phẩm nhận vào kho", "Commodities received",
+        "Số vật phẩm nhóm nhận vào kho trong tháng (theo phiếu nhận), theo loại vật phẩm.",
+        "Commodities the group received into stock in the month (receipts), by commodity.",
+        counts_persons=False, disaggregation="commodity"),
+    Indicator(
+        "stock_out_days", "Số ngày hết hàng", "Stock-out days",
+        "Số ngày trong tháng mà số tồn cuối ngày trong sổ kho bằng 0 hoặc âm, theo loại vật"
+        " phẩm (tính từ ngày đầu tiên nhóm ghi sổ vật phẩm đó).",
+        "Days in the month whose closing ledger balance was zero or below, by commodity"
+        " (counted from the group's first ledger entry for that commodity).",
+        counts_persons=False, disaggregation="commodity"),
+    Indicator(
+        "stock_on_hand", "Tồn kho cuối tháng", "Stock on hand",
+        "Số tồn trong sổ kho vào cuối tháng (nhận vào, trừ đã phát, cộng trừ điều chỉnh),"
+        " theo loại vật phẩm; có thể âm khi đã phát nhiều hơn số ghi nhận vào.",
+        "Ledger balance at the month's end (received, less given out, plus or minus"
+        " adjustments), by commodity; negative when more was given out than recorded in.",
+        counts_persons=False, disaggregation="commodity", aggregation="last"),
 )
 
 BY_CODE: dict[str, Indicator] = {i.code: i for i in CATALOGUE}
@@ -291,6 +321,9 @@ def cell_label(cell: str, locale: str) -> str:
         return "Not recorded" if en else "Không ghi nhận"
     if cell in SERVICE_NAMES:
         vi, eng = SERVICE_NAMES[cell]
+        return eng if en else vi
+    if cell in COMMODITY_NAMES:
+        vi, eng = COMMODITY_NAMES[cell]
         return eng if en else vi
     if ":" in cell:
         sex, band = cell.split(":", 1)

@@ -4,4 +4,4 @@ from ..access import department_blueprint
 
 bp = department_blueprint("department", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import routes, stock  # noqa: E402,F401

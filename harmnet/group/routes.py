@@ -11,7 +11,7 @@ from ..access import coordinator_required
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import User
-from ..services import accounts
+from ..services import accounts, reports, stock
 from . import bp
 from .forms import ConfirmForm, InviteForm, RoleForm
 
@@ -23,7 +23,10 @@ ACCOUNT_ERRORS = {
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
-    return render_template("group/home.html")
+    # A coordinator sees the commodities running low or out (three small statements).
+    low_stock = (stock.alerts(g.group, reports.local_now(g.group.timezone).date())
+                 if g.membership.role == "coordinator" else [])
+    return render_template("group/home.html", low_stock=low_stock)
 
 
 @bp.get("/menu")

@@ -18,12 +18,14 @@ from .org import GROUP_KINDS, Department, PeerGroup
 from .reminders import OutboxMessage, Reminder
 from .reports import CodeMapping, Dhis2Push, Dhis2Settings, ReportSnapshot, Target
 from .results import TestResult
+from .stock import Commodity, StockCard, StockLine
 
 __all__ = [
     "DEPARTMENT_ROLES", "GROUP_KINDS", "GROUP_ROLES", "Appointment", "Attendance", "AuditEvent",
-    "Client", "CodeMapping", "Contact", "Department", "DepartmentRole", "Dhis2Push",
+    "Client", "CodeMapping", "Commodity", "Contact", "Department", "DepartmentRole", "Dhis2Push",
     "Dhis2Settings", "GroupMembership", "Invitation", "KeyCheck", "Member", "OutboxMessage",
     "PasswordReset", "PeerGroup",
     "Provider", "RecoveryCode", "Referral", "Reminder",
-    "ReportSnapshot", "Target", "TestResult", "Training", "User", "UserSession",
+    "ReportSnapshot", "StockCard", "StockLine", "Target", "TestResult", "Training",
+    "User", "UserSession",
 ]

@@ -20,6 +20,8 @@ DEFAULT_GROUP_SETTINGS: dict = {
     "retention_days": 7,
     "daily_sms_cap": 200,
     "followup_days": 14,
+    #: A commodity with fewer months of stock left than this shows as low on the home page.
+    "low_stock_months": 1,
 }
 
 

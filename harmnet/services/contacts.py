@@ -31,7 +31,7 @@ from ..models import Appointment, Client, Contact, Provider, Referral, User
 from ..models._types import utcnow
 from ..models.contacts import AGE_BANDS, CHANNELS, REFERRAL_STATUSES, SERVICES
 from . import appointments as appointment_service
-from . import audit
+from . import audit, stock
 
 #: A peer educator may edit their own contact this many days after it was created.
 PEER_EDIT_DAYS = 7
@@ -278,6 +278,9 @@ def create_contact(group_id: int, peer_educator_id: int, data: ContactInput,
                 contact_value=appt.contact_value, actor_id=peer_educator_id,
             )
     db.session.flush()
+    # The commodities given go into the ledger in the same transaction as the contact.
+    if any(getattr(data, name) for name in ITEM_FIELDS):
+        stock.sync_contact(db.session.get(Contact, contact_id), new=True)
     return contact_id
 
 
@@ -333,6 +336,8 @@ def update_contact(contact: Contact, *, actor_id: int, **values: object) -> list
             ):
                 referral.referred_on = contact.occurred_on
         db.session.flush()
+        if {"occurred_on", *ITEM_FIELDS} & set(changed):
+            stock.sync_contact(contact)
         audit.record("contact.edited", "contact", contact.id, actor_id=actor_id,
                      fields=sorted(changed))
     return changed
@@ -353,6 +358,7 @@ def delete_contact(contact: Contact, reason: str, *, actor_id: int) -> None:
     for appointment_id in appointment_ids:
         appointment_service.cancel_appointment(appointment_id, actor_id=actor_id)
     db.session.flush()
+    stock.sync_contact(contact)
     audit.record("contact.deleted", "contact", contact.id, actor_id=actor_id, reason=reason)
 
 

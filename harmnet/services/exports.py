@@ -345,6 +345,8 @@ def adx_dimensions(indicator: indicators.Indicator, cell: str) -> dict[str, str]
         return {}
     if indicator.disaggregation == "service":
         return {"SERVICE": _code(cell)}
+    if indicator.disaggregation == "commodity":
+        return {"COMMODITY": _code(cell)}
     if cell == indicators.UNKNOWN:
         return {"SEX": UNKNOWN_CODE, "AGE_BAND": UNKNOWN_CODE}
     sex, band = cell.split(":", 1)
@@ -356,7 +358,8 @@ def structure(codes: CodeMap) -> dict:
     data element with the disaggregation attributes it carries, and each attribute's codes."""
     elements: dict[str, list[str]] = {}
     for i in indicators.CATALOGUE:
-        dims = {"none": [], "sex_age": ["SEX", "AGE_BAND"], "service": ["SERVICE"]}
+        dims = {"none": [], "sex_age": ["SEX", "AGE_BAND"], "service": ["SERVICE"],
+                "commodity": ["COMMODITY"]}
         elements[codes.get("element", i.code)] = dims[i.disaggregation]
         if i.disaggregation == "sex_age":
             total = codes.get("total", i.code)
@@ -368,6 +371,7 @@ def structure(codes: CodeMap) -> dict:
             "SEX": [*indicators.SEX_NAMES, UNKNOWN_CODE],
             "AGE_BAND": [*AGE_BAND_CODES.values(), UNKNOWN_CODE],
             "SERVICE": [_code(s) for s in indicators.SERVICES],
+            "COMMODITY": [_code(c) for c in indicators.CORE_COMMODITIES],
         },
     }
 

@@ -45,6 +45,9 @@ def create_group(
                       area=area.strip())
     db.session.add(group)
     db.session.flush()
+    from .stock import ensure_core_commodities  # stock imports the org tree's helpers
+
+    ensure_core_commodities()
     audit.record("group.created", "peer_group", group.id, group_id=group.id)
     return group
 

@@ -40,7 +40,8 @@ from .reports import (
 
 #: Tables the reports role may read (SELECT only): what the indicators and the setup read.
 REPORTS_ROLE_TABLES = ("peer_groups", "departments", "clients", "contacts", "referrals",
-                       "appointments", "trainings", "attendances", "members", "test_results")
+                       "appointments", "trainings", "attendances", "members", "test_results",
+                       "commodities", "stock_cards", "stock_lines")
 
 
 #: For this transaction only. JIT compilation costs about a second on these statements and

@@ -37,7 +37,7 @@ from ..models import (
     Training,
 )
 from ..suppression import Period, suppress_published_set
-from . import audit, results
+from . import audit, results, stock
 
 ONLINE_CHANNELS = ("zalo", "messenger", "phone")
 #: 2: a payload names its period type and the months it covers (first, through).
@@ -268,6 +268,7 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
         _appointments(run, part, ids, start_utc, end_utc)
         _trainings(run, part, ids, start_utc, end_utc)
         _members(run, part, ids, start, end)
+        stock.month_values(run, part, ids, start, end, local_now(tz).date())
         for gid in ids:
             out[gid][span.key] = part[gid]
     for span in spans:
