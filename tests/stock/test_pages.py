@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harmnet.services import reports
 from tests.stock.conftest import balances, core, session_contact
@@ -176,3 +178,35 @@ def test_the_department_sees_each_groups_stock_and_the_exports_carry_it(
     assert elements[("HN_STOCK_ON_HAND", "SELF_TEST_KITS")] in ("17", 17)
     adx = client.get(f"/d/dep-s/export.xml?p={last_month}").get_data(as_text=True)
     assert 'dataElement="HN_STOCK_OUT_DAYS"' in adx and 'COMMODITY="SELF_TEST_KITS"' in adx
+
+
+odd = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from(["", " ", "\x00", "-1", "0", "1e9", "9" * 40, "NaN", "Infinity", "٣",
+                     "2999-12-31", "0001-01-01", "2024-02-30", "<b>", "1,5", "a" * 5000]),
+)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(form=st.sampled_from(["receipt", "count", "adjust", "settings"]),
+       data=st.dictionaries(st.sampled_from(["occurred_on", "quantity", "counted", "source",
+                                             "batch", "expires_on", "reason", "note",
+                                             "months"]), odd))
+def test_no_value_makes_a_500(client, fuzz_page, form, data):  # type: ignore[no-untyped-def]
+    page, token, condoms = fuzz_page
+    prefix = {"receipt": "r-", "count": "c-", "adjust": "a-", "settings": ""}[form]
+    url = f"{page}settings" if form == "settings" else f"{page}{condoms}/{form}"
+    response = client.post(url, data={"csrf_token": token,
+                                      **{prefix + k: v for k, v in data.items()}})
+    assert response.status_code in (302, 400)
+
+
+@pytest.fixture
+def fuzz_page(client, login_as, make_group):  # type: ignore[no-untyped-def]
+    group = make_group()
+    login_as("coordinator", group=group)
+    with in_group(group.id):
+        condoms = core()["condoms"]
+    page = f"/g/{group.slug}/stock/"
+    return page, csrf_from(client.get(page).get_data(as_text=True)), condoms
