@@ -19,10 +19,9 @@ from datetime import date, timedelta
 from sqlalchemy import and_, func, literal, or_, select
 
 from .. import tenancy
-from ..access import department_ancestor_ids
 from ..extensions import db
 from ..keyset import Cursor, KeysetPage, keyset_page
-from ..models import Commodity, Contact, PeerGroup, StockCard, StockLine
+from ..models import Commodity, Contact, Department, PeerGroup, StockCard, StockLine
 from ..models._types import utcnow
 from ..models.stock import CORE_COMMODITIES, CORE_ROWS
 from . import audit
@@ -49,10 +48,20 @@ class StockError(ValueError):
 # --- the commodity list ---------------------------------------------------------------------
 
 
+def _chain(department_id: int):  # type: ignore[no-untyped-def]
+    """The ids of a department and its ancestors, as a subquery (one statement with the
+    commodities, not a round trip of its own)."""
+    chain = (select(Department.id, Department.parent_id)
+             .where(Department.id == department_id).cte("chain", recursive=True))
+    chain = chain.union_all(select(Department.id, Department.parent_id)
+                            .where(Department.id == chain.c.parent_id))
+    return select(chain.c.id)
+
+
 def _visible(department_id: int):  # type: ignore[no-untyped-def]
     return and_(Commodity.is_active.is_(True),
                 or_(Commodity.department_id.is_(None),
-                    Commodity.department_id.in_(department_ancestor_ids(department_id))))
+                    Commodity.department_id.in_(_chain(department_id))))
 
 
 def ensure_core_commodities() -> None:
@@ -84,8 +93,7 @@ def department_commodities(department_id: int) -> list[Commodity]:
     """What the groups under a department keep: the core ones and those of its chain."""
     return list(db.session.scalars(
         select(Commodity).where(or_(Commodity.department_id.is_(None),
-                                    Commodity.department_id.in_(
-                                        department_ancestor_ids(department_id))))
+                                    Commodity.department_id.in_(_chain(department_id))))
         .order_by(Commodity.department_id.is_not(None), Commodity.id)))
 
 
@@ -97,7 +105,7 @@ def add_commodity(department_id: int, code: str, name_vi: str, name_en: str,
     taken = db.session.scalar(select(Commodity.id).where(
         Commodity.code == code,
         or_(Commodity.department_id.is_(None),
-            Commodity.department_id.in_(department_ancestor_ids(department_id)))))
+            Commodity.department_id.in_(_chain(department_id)))))
     if taken is not None:
         raise StockError("code_taken", "code")
     commodity = Commodity(code=code, name_vi=name_vi, name_en=name_en or name_vi,

@@ -210,3 +210,38 @@ def fuzz_page(client, login_as, make_group):  # type: ignore[no-untyped-def]
         condoms = core()["condoms"]
     page = f"/g/{group.slug}/stock/"
     return page, csrf_from(client.get(page).get_data(as_text=True)), condoms
+
+
+def test_a_department_adds_a_commodity_for_its_subtree_only(app, client, make_department,
+                                                            make_group, make_user, db
+                                                            ):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from harmnet.models import Commodity
+
+    top = make_department("dep-top")
+    make_department("dep-child", parent="dep-top")
+    make_department("dep-else")
+    inside = make_group(department="dep-child")
+    outside = make_group(department="dep-else")
+    manager = make_user(department=top, role="manager")
+    login(client, manager.login)
+    bad = post_form(client, "/d/dep-top/commodities", {"code": "Bao Cao Su!", "name_vi": "X",
+                                                       "tracks_expiry": "no"})
+    assert bad.status_code == 400 and 'value="Bao Cao Su!"' in bad.get_data(as_text=True)
+    taken = post_form(client, "/d/dep-top/commodities", {"code": "condoms", "name_vi": "X",
+                                                         "tracks_expiry": "no"})
+    assert taken.status_code == 400 and "This code is taken." in taken.get_data(as_text=True)
+    assert post_form(client, "/d/dep-top/commodities", {
+        "code": "female_condoms", "name_vi": "Bao cao su nữ", "name_en": "Female condoms",
+        "tracks_expiry": "yes"}).status_code == 302
+    added = db.session.scalar(select(Commodity.id).where(Commodity.code == "female_condoms"))
+    member = app.test_client()
+    login(member, make_user(group=inside, role="coordinator").login)
+    assert "Female condoms" in member.get(f"/g/{inside.slug}/stock/").get_data(as_text=True)
+    assert member.get(f"/g/{inside.slug}/stock/{added}/").status_code == 200
+    stranger = app.test_client()
+    login(stranger, make_user(group=outside, role="coordinator").login)
+    assert "Female condoms" not in stranger.get(f"/g/{outside.slug}/stock/").get_data(
+        as_text=True)
+    assert stranger.get(f"/g/{outside.slug}/stock/{added}/").status_code == 404
