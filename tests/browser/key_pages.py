@@ -66,6 +66,8 @@ KEY_PAGES = [
     KeyPage("menu-department", "department_viewer", "/d/hn/menu", "Menu, department"),
     KeyPage("reminder-settings", "coordinator", "/g/hoa-sen/reminders/settings",
             "Reminder settings"),
+    KeyPage("stock", "coordinator", "/g/hoa-sen/stock/", "Stock, coordinator"),
+    KeyPage("department-stock", "department_viewer", "/d/hn/stock", "Department, stock by group"),
 ]
 
 
