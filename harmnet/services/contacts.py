@@ -279,8 +279,8 @@ def create_contact(group_id: int, peer_educator_id: int, data: ContactInput,
             )
     db.session.flush()
     # The commodities given go into the ledger in the same transaction as the contact.
-    if any(getattr(data, name) for name in ITEM_FIELDS):
-        stock.sync_contact(db.session.get(Contact, contact_id), new=True)
+    stock.sync_given(group_id, contact_id, peer_educator_id, data.occurred_on,
+                     {name: int(getattr(data, name) or 0) for name in ITEM_FIELDS}, new=True)
     return contact_id
 
 

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, insert, literal, or_, select
 
 from .. import tenancy
 from ..extensions import db
@@ -131,20 +131,34 @@ def _upsert(model):  # type: ignore[no-untyped-def]
 
 def _post(group_id: int, commodity_id: int, kind: str, occurred_on: date, quantity: int,
           **fields: object) -> None:
-    """Write one line and move its card's balance by `quantity`, atomically in the
-    database (never a balance read into Python and written back)."""
-    db.session.add(StockLine(group_id=group_id, commodity_id=commodity_id, kind=kind,
-                             occurred_on=occurred_on, quantity=quantity, **fields))
-    stmt = _upsert(StockCard).values(group_id=group_id, commodity_id=commodity_id,
-                                     balance=quantity, started_on=occurred_on)
+    """Write one line and move its card's balance (`_post_many` with one line)."""
+    _post_many(group_id, [dict(commodity_id=commodity_id, kind=kind, occurred_on=occurred_on,
+                               quantity=quantity, **fields)])
+
+
+def _post_many(group_id: int, lines: list[dict]) -> None:
+    """Write ledger lines and move their cards' balances by as much, in two statements
+    whatever the number of lines: one INSERT of the lines, one INSERT ... ON CONFLICT of
+    the cards (`balance = balance + n` in the database, never a balance read into Python
+    and written back), cards in commodity order so two saves never deadlock."""
+    if not lines:
+        return
+    db.session.execute(insert(StockLine), [{"group_id": group_id, **line} for line in lines])
+    moved: dict[int, list] = {}
+    for line in lines:
+        card = moved.setdefault(line["commodity_id"], [0, line["occurred_on"]])
+        card[0] += line["quantity"]
+        card[1] = min(card[1], line["occurred_on"])
+    stmt = _upsert(StockCard).values([
+        {"group_id": group_id, "commodity_id": cid, "balance": delta, "started_on": first,
+         "updated_at": utcnow()}
+        for cid, (delta, first) in sorted(moved.items())])
+    earliest = (func.min if db.session.get_bind().dialect.name == "sqlite" else func.least)
     db.session.execute(stmt.on_conflict_do_update(
         index_elements=["group_id", "commodity_id"],
         set_={"balance": StockCard.balance + stmt.excluded.balance,
-              "started_on": func.min(StockCard.started_on, stmt.excluded.started_on)
-              if db.session.get_bind().dialect.name == "sqlite"
-              else func.least(StockCard.started_on, stmt.excluded.started_on),
-              "updated_at": utcnow()}))
-    db.session.flush()
+              "started_on": earliest(StockCard.started_on, stmt.excluded.started_on),
+              "updated_at": stmt.excluded.updated_at}))
 
 
 def _check_quantity(quantity: int | None, field: str = "quantity", minimum: int = 1) -> int:
@@ -242,29 +256,35 @@ def sync_contact(contact: Contact, *, new: bool = False) -> None:
     """Make the ledger's distribution lines of `contact` match what it gives out now (its
     counts on its date, or nothing once deleted): the difference is written as new lines,
     never by changing old ones. `new`: the contact was just made (no lines to read)."""
-    wanted: dict[tuple[int, date], int] = {}
-    given = {f: int(getattr(contact, f) or 0) for f in CORE_COMMODITIES}
+    sync_given(contact.group_id, contact.id, contact.peer_educator_id, contact.occurred_on,
+               {f: int(getattr(contact, f) or 0) for f in CORE_COMMODITIES},
+               deleted=contact.deleted_at is not None, new=new)
+
+
+def sync_given(group_id: int, contact_id: int, peer_educator_id: int, occurred_on: date,
+               given: dict[str, int], *, deleted: bool = False, new: bool = False) -> None:
+    """`sync_contact` from the contact's values (a new contact needs no reload)."""
     if new and not any(given.values()):
         return
     ids = _contact_commodities()
-    if contact.deleted_at is None:
+    wanted: dict[tuple[int, date], int] = {}
+    if not deleted:
         for field, n in given.items():
             if n and field in ids:
-                wanted[(ids[field], contact.occurred_on)] = -n
+                wanted[(ids[field], occurred_on)] = -n
     have: dict[tuple[int, date], int] = {}
     if not new:
         have = {(cid, day): int(q) for cid, day, q in db.session.execute(
             select(StockLine.commodity_id, StockLine.occurred_on, func.sum(StockLine.quantity))
-            .where(StockLine.contact_id == contact.id)
+            .where(StockLine.contact_id == contact_id)
             .group_by(StockLine.commodity_id, StockLine.occurred_on))}
     reason = ("contact" if new or not have else
-              "contact_deleted" if contact.deleted_at is not None else "contact_edited")
-    # Cards in commodity order, so two saves touching the same cards never deadlock.
-    for key in sorted(set(wanted) | set(have)):
-        delta = wanted.get(key, 0) - have.get(key, 0)
-        if delta:
-            _post(contact.group_id, key[0], "distribution", key[1], delta, reason=reason,
-                  contact_id=contact.id, created_by=contact.peer_educator_id)
+              "contact_deleted" if deleted else "contact_edited")
+    _post_many(group_id, [
+        {"commodity_id": key[0], "kind": "distribution", "occurred_on": key[1],
+         "quantity": wanted.get(key, 0) - have.get(key, 0), "reason": reason,
+         "contact_id": contact_id, "created_by": peer_educator_id}
+        for key in sorted(set(wanted) | set(have)) if wanted.get(key, 0) != have.get(key, 0)])
 
 
 # --- reading -------------------------------------------------------------------------------
