@@ -349,7 +349,7 @@ FIGURE_ORDER: tuple[str, ...] = (
     "self_test_kits", "referred", "referral_completed", "hiv_tested", "hiv_reactive_confirmed",
     "self_test_results", "linked_to_treatment", "prep_started", "appointments_kept",
     "trainings_held", "training_participants", "training_hours", "active_peer_educators",
-    "active_members",
+    "active_members", "commodities_received", "stock_out_days", "stock_on_hand",
 )
 
 

@@ -3,7 +3,7 @@ ledger of line items (receipts, distribution from the contacts, adjustments), wi
 both group-owned tables; the four core commodities are seeded here.
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0017
 Create Date: 2026-12-06 17:00:00
 
 """
@@ -15,7 +15,7 @@ from harmnet.tenancy import rls_statements
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0012'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
