@@ -209,8 +209,14 @@ def history(group_id: int, period: str):  # type: ignore[no-untyped-def]
     versions = service.history(g.department.id, group_id, period)
     if not versions:
         abort(404)
+    # Why each version was written, in words (never a seed, a checksum or a job's name).
+    reasons = {"monthly": _("Month closed"), "seed": _("Month closed"),
+               "refresh": _("Recomputed at a manager's request"),
+               "revision": _("Late correction"),
+               "erasure": _("Data erased at a client's request")}
     return render_template("department/history.html", grp=group, period=period,
-                           versions=versions, catalogue=indicators.CATALOGUE,
+                           versions=versions, reasons=reasons,
+                           catalogue=indicators.CATALOGUE,
                            names={i.code: i.name(_locale()) for i in indicators.CATALOGUE},
                            locale=_locale(), cell_label=indicators.cell_label)
 

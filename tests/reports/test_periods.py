@@ -260,11 +260,50 @@ def test_history_page_marks_the_revision(client, db, quarter, builder, make_user
         as_text=True)
     assert "v2" in page and "Revised, these figures moved:" in page
     assert "Small-group sessions" in page
+    assert "Late correction" in page  # why, in words: never a seed or a checksum
+    current, first = (reports.latest_snapshot(quarter.id, "2025-Q1"),
+                      reports.history(department.id, quarter.id, "2025-Q1")[-1])
+    assert current.checksum[:12] not in page and first.checksum[:12] not in page
+    # Only the current version's figures: participants 54 more than in v1.
+    old = first.payload["values"]["group_session_participants"]["total"]
+    new = current.payload["values"]["group_session_participants"]["total"]
+    assert new == old + 54 and _row(page, "Small-group session participants") == str(new)
+    assert page.count('<th class="num">v') == 1
     dashboard = client.get(f"/d/{department.code}/?p=2025-Q1").get_data(as_text=True)
     assert "revised after late corrections" in dashboard
     versions = db.session.scalars(select(ReportSnapshot.version).where(
         ReportSnapshot.group_id == quarter.id, ReportSnapshot.period == "2025-Q1")).all()
     assert sorted(versions) == [1, 2]
+
+
+def test_history_of_a_year_to_date_shows_what_changed_not_earlier_figures(
+        app, client, db, quarter, make_user):  # type: ignore[no-untyped-def]
+    """YTD(February) - YTD(January) is February: the history of a year to date says when it
+    grew and what moved, and shows the current figures only, in both languages."""
+    department = db.session.get(Department, quarter.department_id)
+    for month in ("2025-01", "2025-02"):
+        reports.close_month(quarter.id, month)
+    make_user("dept-y", department=department, role="viewer")
+    db.session.commit()
+    january, february = reports.history(department.id, quarter.id, "2025")[::-1]
+    assert (january.through, february.through) == ("2025-01", "2025-02")
+    login(client, "dept-y")
+    page = client.get(f"/d/{department.code}/history/{quarter.id}/2025").get_data(
+        as_text=True)
+    assert "Now covers the months through 2025-02." in page
+    assert "Now covers the months through 2025-01." in page
+    assert page.count('<th class="num">v') == 1 and "through 2025-02" in page
+    contacts = _row(page, "Service contacts")
+    assert contacts == str(february.payload["values"]["contacts"]["total"])
+    row = page.split("Service contacts</td>")[1].split("</tr>")[0]
+    assert row.count('class="num"') == 1  # no column of January's figures beside it
+    make_user("dept-y-vi", department=department, role="viewer", locale="vi")
+    db.session.commit()
+    other = app.test_client()
+    login(other, "dept-y-vi")
+    page = other.get(f"/d/{department.code}/history/{quarter.id}/2025").get_data(
+        as_text=True)
+    assert "Chốt tháng" in page and "Số liệu hiện tại" in page
 
 
 def test_every_catalogue_indicator_declares_an_aggregation():
