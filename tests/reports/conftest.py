@@ -10,7 +10,6 @@ from datetime import date, datetime
 import pytest
 
 import worker.tasks.reports  # noqa: F401 - registers the tasks a route enqueues by name (eager)
-
 from harmnet.extensions import db as _db
 from harmnet.models import (
     Appointment,
