@@ -49,10 +49,13 @@ def register(app: Flask) -> None:
     @click.option("--kind", type=click.Choice(["peer_group", "self_help_group", "club"]),
                   default="peer_group", show_default=True)
     @click.option("--area", default="")
-    def create_group(slug: str, name: str, department: str, kind: str, area: str) -> None:
+    @click.option("--year-starts", type=click.IntRange(1, 12), default=None,
+                  help="First month of the group's reporting year (default: its department's).")
+    def create_group(slug: str, name: str, department: str, kind: str, area: str,
+                     year_starts: int | None) -> None:
         """Create a group."""
         try:
-            org.create_group(slug, name, kind, department, area)
+            org.create_group(slug, name, kind, department, area, year_starts)
         except org.OrgError as exc:
             _fail(exc.code)
         db.session.commit()

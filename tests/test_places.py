@@ -77,6 +77,27 @@ def test_admin_form_errors_keep_values(client, db, login_as, make_department):
                   page="/admin/")
     assert r.status_code == 400 and 'value="Bad Slug!"' in r.get_data(as_text=True)
     assert db.session.scalar(select(Department).where(Department.code == "hn")).name != "Trùng mã"
+    # A month that is not on the list: the form again with its values, never a 500.
+    r = post_form(client, "/admin/groups", {"g-slug": "song-hong", "g-name": "Sông Hồng",
+                                             "g-kind": "club", "g-department": "hn",
+                                             "g-year_start": "13"}, page="/admin/")
+    assert r.status_code == 400 and 'value="Sông Hồng"' in r.get_data(as_text=True)
+
+
+def test_admin_sets_a_groups_own_reporting_year(client, db, login_as, make_department):
+    make_department("hn")
+    login_as("admin")
+    assert "Reporting year starts in" in client.get("/admin/").get_data(as_text=True)
+    r = post_form(client, "/admin/groups", {"g-slug": "hoa-sen", "g-name": "CLB Hoa Sen",
+                                             "g-kind": "club", "g-department": "hn",
+                                             "g-year_start": "2"}, page="/admin/")
+    assert r.status_code == 302
+    r = post_form(client, "/admin/groups", {"g-slug": "song-hong", "g-name": "Sông Hồng",
+                                             "g-kind": "club", "g-department": "hn"},
+                  page="/admin/")
+    assert r.status_code == 302
+    years = dict(db.session.execute(select(PeerGroup.slug, PeerGroup.fiscal_year_start_month)))
+    assert years == {"hoa-sen": 2, "song-hong": None}  # None: the department's
 
 
 def test_admin_pages_are_hidden_from_everyone_else(client, login_as):

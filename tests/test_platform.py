@@ -134,8 +134,11 @@ def test_cli_creates_departments_groups_users_and_grants(app, db):
     result = runner.invoke(args=["create-department", "hn-bd", "Ba Đình", "--parent", "hn"])
     assert result.exit_code == 0
     result = runner.invoke(args=["create-group", "hoa-sen", "CLB Hoa Sen", "--department",
-                                 "hn-bd", "--kind", "club"])
+                                 "hn-bd", "--kind", "club", "--year-starts", "4"])
     assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["create-group", "x-y", "X", "--department", "hn",
+                                 "--year-starts", "13"])
+    assert result.exit_code != 0
     result = runner.invoke(args=["create-user", "lan"], input="a long secret 1\na long secret 1\n")
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["create-user", "weak"], input="password1\npassword1\n")
@@ -146,6 +149,8 @@ def test_cli_creates_departments_groups_users_and_grants(app, db):
     child = db.session.scalar(select(Department).where(Department.code == "hn-bd"))
     assert child.parent_id is not None
     assert db.session.scalar(select(PeerGroup.kind).where(PeerGroup.slug == "hoa-sen")) == "club"
+    assert db.session.scalar(select(PeerGroup.fiscal_year_start_month)
+                             .where(PeerGroup.slug == "hoa-sen")) == 4
 
 
 def test_seed_demo_is_idempotent_and_its_logins_work(app, db, client):

@@ -33,6 +33,11 @@ class DepartmentForm(BaseForm):
     submit = SubmitField(_l("Create department"))
 
 
+#: The first month of a group's reporting year: its department's unless chosen.
+YEAR_START_CHOICES = [("", _l("As its department"))] + [
+    (str(n), _l("Month %(n)s", n=n)) for n in range(1, 13)]
+
+
 class GroupForm(BaseForm):
     slug = StringField(_l("Short name (used in addresses)"),
                        validators=[InputRequired(), Length(max=60), validate_code])
@@ -40,6 +45,8 @@ class GroupForm(BaseForm):
     kind = SelectField(_l("Kind"), choices=[BLANK, *KIND_CHOICES], validators=[chosen()])
     department = SelectField(_l("Supervising department"), validators=[chosen()])
     area = StringField(_l("Area served"), validators=[Optional(), Length(max=200), no_html])
+    year_start = SelectField(_l("Reporting year starts in"), choices=YEAR_START_CHOICES,
+                             default="", validators=[Optional()])
     submit = SubmitField(_l("Create group"))
 
 

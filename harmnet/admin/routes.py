@@ -19,6 +19,7 @@ ORG_ERRORS = {
     "slug_taken": lambda: _("This short name is already used."),
     "unknown_parent": lambda: _("Please choose a department from the list."),
     "unknown_department": lambda: _("Please choose a department from the list."),
+    "bad_year_start": lambda: _("Please choose a month from the list."),
 }
 
 
@@ -72,7 +73,8 @@ def create_group():  # type: ignore[no-untyped-def]
     if gform.validate_on_submit():
         try:
             org.create_group(gform.slug.data, gform.name.data, gform.kind.data,
-                             gform.department.data, gform.area.data or "")
+                             gform.department.data, gform.area.data or "",
+                             int(gform.year_start.data) if gform.year_start.data else None)
         except org.OrgError as exc:
             db.session.rollback()
             gform.slug.errors.append(ORG_ERRORS[exc.code]())

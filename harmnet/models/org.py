@@ -60,6 +60,8 @@ class PeerGroup(db.Model):
     area: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
     locale: Mapped[str] = mapped_column(String(8), default="vi")
+    #: First month of the group's reporting year; None: its department's.
+    fiscal_year_start_month: Mapped[int | None] = mapped_column()
     #: Overrides of DEFAULT_GROUP_SETTINGS (quiet hours, reminder lead times, ...).
     settings: Mapped[dict] = mapped_column(JSONType, default=dict)
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -33,7 +33,8 @@ def create_department(code: str, name: str, parent_code: str | None = None) -> D
 
 
 def create_group(
-    slug: str, name: str, kind: str, department_code: str, area: str = ""
+    slug: str, name: str, kind: str, department_code: str, area: str = "",
+    fiscal_year_start_month: int | None = None,
 ) -> PeerGroup:
     slug = slug.strip().lower()
     if db.session.scalar(select(PeerGroup).where(PeerGroup.slug == slug)):
@@ -41,8 +42,10 @@ def create_group(
     department = db.session.scalar(select(Department).where(Department.code == department_code))
     if department is None:
         raise OrgError("unknown_department")
+    if fiscal_year_start_month is not None and not 1 <= fiscal_year_start_month <= 12:
+        raise OrgError("bad_year_start")
     group = PeerGroup(slug=slug, name=name.strip(), kind=kind, department_id=department.id,
-                      area=area.strip())
+                      area=area.strip(), fiscal_year_start_month=fiscal_year_start_month)
     db.session.add(group)
     db.session.flush()
     from .stock import ensure_core_commodities  # stock imports the org tree's helpers

@@ -86,7 +86,8 @@ def reports_engine() -> Engine | None:
 
 def group_setups(group_ids: Iterable[int]) -> dict[int, GroupSetup]:
     """Setups of many groups in two statements (same rules as `reports._group_setup`: the
-    strictest threshold along the department chain, the own department's year start)."""
+    strictest threshold along the department chain, the group's year start or else its
+    department's)."""
     departments = {
         did: (parent, k, fy) for did, parent, k, fy in db.session.execute(
             select(Department.id, Department.parent_id, Department.suppression_threshold,
@@ -106,12 +107,13 @@ def group_setups(group_ids: Iterable[int]) -> dict[int, GroupSetup]:
         return max(int(best or 5), 1)
 
     out: dict[int, GroupSetup] = {}
-    for gid, did, tz in db.session.execute(
-        select(PeerGroup.id, PeerGroup.department_id, PeerGroup.timezone)
+    for gid, did, tz, fy in db.session.execute(
+        select(PeerGroup.id, PeerGroup.department_id, PeerGroup.timezone,
+               PeerGroup.fiscal_year_start_month)
         .where(PeerGroup.id.in_(list(group_ids)))
     ):
         own = departments.get(did)
-        out[gid] = GroupSetup(gid, did, tz, own[2] if own else 1, strictest(did))
+        out[gid] = GroupSetup(gid, did, tz, fy or (own[2] if own else 1), strictest(did))
     return out
 
 

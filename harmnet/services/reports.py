@@ -542,14 +542,15 @@ def _group_setup(group: PeerGroup) -> tuple[int, int]:
     """(suppression threshold, fiscal year start month) that apply to a group's reports.
 
     The threshold is the strictest along the department chain: every ancestor sees the
-    same snapshots.
+    same snapshots. The year starts in the group's own month, else its department's.
     """
     chain = department_ancestor_ids(group.department_id)
     k = db.session.scalar(
         select(func.max(Department.suppression_threshold)).where(Department.id.in_(chain))
     )
     own = db.session.get(Department, group.department_id)
-    return max(int(k or 5), 1), (own.fiscal_year_start_month if own else 1)
+    return max(int(k or 5), 1), (group.fiscal_year_start_month
+                                 or (own.fiscal_year_start_month if own else 1))
 
 
 def compute_group(group_id: int, period: str) -> Values:
@@ -830,7 +831,9 @@ def groups_to_revise(now_utc: datetime) -> list[tuple[int, str]]:
     timezones and year starts only."""
     out: list[tuple[int, str]] = []
     for gid, tz, fy in db.session.execute(
-        select(PeerGroup.id, PeerGroup.timezone, Department.fiscal_year_start_month)
+        select(PeerGroup.id, PeerGroup.timezone,
+               func.coalesce(PeerGroup.fiscal_year_start_month,
+                             Department.fiscal_year_start_month))
         .join(Department, Department.id == PeerGroup.department_id)
         .where(PeerGroup.is_active.is_(True))
     ):

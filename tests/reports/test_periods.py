@@ -161,8 +161,10 @@ def test_golden_quarter_to_date_and_a_year_starting_in_february(db, quarter
     assert values["2025-Q1"]["reached"] == table(F_18_24=2, M_25_34=1)  # A, B, C
     assert values["2025-Q1"]["active_members"] == {"total": 4}  # February's
 
-    db.session.get(Department, quarter.department_id).fiscal_year_start_month = 2
+    # The group's own reporting year starts in February (its department's in January).
+    quarter.fiscal_year_start_month = 2
     db.session.commit()
+    assert db.session.get(Department, quarter.department_id).fiscal_year_start_month == 1
     spans, values = reports.compute_group_set(quarter.id, "2025-03")
     # The reporting year 2025 starts in February; the first quarter still holds January.
     assert [s.key for s in spans] == ["2025-01", "2025-02", "2025-03", "2025-Q1", "2025-FY02"]
@@ -172,6 +174,16 @@ def test_golden_quarter_to_date_and_a_year_starting_in_february(db, quarter
     assert year["reached_first_time"] == table(F_18_24=1, M_25_34=1, T_35_49=1, U=1)
     assert year["contacts"] == {"total": 7}
     assert year["active_members"] == {"total": 3}
+    # Closing March writes the group's year under its own key, with the same figures.
+    stored = {s.period: s for s, _ in reports.close_month(quarter.id, "2025-03")}
+    assert stored["2025-FY02"].payload["first"] == "2025-02"
+    assert stored["2025-FY02"].payload["values"]["contacts"] == {"total": 7}
+    # Without its own month, a group follows its department.
+    quarter.fiscal_year_start_month = None
+    db.session.get(Department, quarter.department_id).fiscal_year_start_month = 2
+    db.session.commit()
+    assert [s.key for s in reports.compute_group_set(quarter.id, "2025-03")[0]][-1] == (
+        "2025-FY02")
 
 
 def test_department_sees_the_period_figures_not_sums_of_months(client, db, quarter,
