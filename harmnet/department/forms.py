@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
-from wtforms import BooleanField, IntegerField, PasswordField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional, Regexp
 
 from .. import indicators
@@ -35,6 +42,10 @@ class Dhis2Form(BaseForm):
     password = PasswordField(_l("Password (leave empty to keep the saved one)"),
                              validators=[Optional(), Length(max=200)])
     enabled = BooleanField(_l("Push each new snapshot"))
+    level = SelectField(_l("Send"), choices=[
+        ("group", _l("each group's figures, under the group's org unit")),
+        ("department", _l("the department's totals, under the department's org unit"))],
+        default="group")
     submit = SubmitField(_l("Save"))
 
     def validate_enabled(self, field):  # type: ignore[no-untyped-def]

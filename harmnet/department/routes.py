@@ -314,9 +314,10 @@ def dhis2_settings():  # type: ignore[no-untyped-def]
         form.password.data = ""
     if form.validate_on_submit():
         dhis2.save_settings(g.department.id, form.url.data or "", form.username.data or "",
-                            form.password.data or None, bool(form.enabled.data))
+                            form.password.data or None, bool(form.enabled.data),
+                            form.level.data)
         audit.record("report.dhis2_settings_saved", "department", g.department.id,
-                     enabled=bool(form.enabled.data))
+                     enabled=bool(form.enabled.data), level=form.level.data)
         db.session.commit()
         flash(_("Push settings saved."), "success")
         return redirect(url_for(".dhis2_settings"))

@@ -110,6 +110,9 @@ class Dhis2Settings(db.Model):
     #: Fernet ciphertext; never shown again once saved.
     password: Mapped[str | None] = mapped_column(EncryptedString(600))
     enabled: Mapped[bool] = mapped_column(default=False)
+    #: group: each group's figures under its own org unit; department: the subtree's
+    #: figures added up under the department's org unit.
+    level: Mapped[str] = mapped_column(String(10), default="group", server_default="group")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
@@ -130,6 +133,9 @@ class Dhis2Push(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     http_status: Mapped[int | None]
+    #: A department-level push: the keys it sent ([data element, period, org unit, option
+    #: combo] codes), so the next push of the period withdraws those it no longer sends.
+    sent: Mapped[list | None] = mapped_column(JSONType)
     #: The server's import summary counts or an error reason; never a personal value.
     message: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,9 +1,13 @@
 """Optional push of new snapshots to a department's DHIS2-compatible endpoint.
 
-A new version is sent with CREATE_AND_UPDATE; the values an earlier version published and
-the new one no longer does (a cell now suppressed, a total now left out) are withdrawn with
-a second request under DHIS2's DELETE import strategy. The server's import summary is read
-value by value: its conflicts are recorded on the push, not just the HTTP status."""
+At group level (the default) a new version of a group's period is sent under the group's
+org unit; at department level the period's figures of the whole subtree are added up (as
+the department-level exports do) and sent under the department's org unit, once per
+period however many groups changed. Values go with CREATE_AND_UPDATE; those the previous
+push published and this one no longer does (a cell now suppressed, a total now left out)
+are withdrawn with a second request under DHIS2's DELETE import strategy. The server's
+import summary is read value by value: its conflicts are recorded on the push, not just
+the HTTP status."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from . import exports
 
 TIMEOUT_SECONDS = 20
 MAX_ATTEMPTS = 5
+LEVELS = ("group", "department")
 
 
 @dataclass
@@ -41,25 +46,41 @@ def settings_for(department_id: int) -> Dhis2Settings | None:
 
 
 def save_settings(department_id: int, url: str, username: str, password: str | None,
-                  enabled: bool) -> Dhis2Settings:
+                  enabled: bool, level: str = "group") -> Dhis2Settings:
+    if level not in LEVELS:
+        raise ValueError("level")
     row = settings_for(department_id)
     if row is None:
         row = Dhis2Settings(department_id=department_id, url=url)
         db.session.add(row)
-    row.url, row.username, row.enabled = url, username, enabled
+    row.url, row.username, row.enabled, row.level = url, username, enabled, level
     if password:  # an empty field keeps the stored password
         row.password = password
     db.session.flush()
     return row
 
 
-def push_targets(snapshot: ReportSnapshot) -> list[int]:
-    """Departments along the snapshot's chain that push to DHIS2."""
-    chain = department_ancestor_ids(snapshot.department_id)
-    return list(db.session.scalars(
-        select(Dhis2Settings.department_id)
-        .where(Dhis2Settings.department_id.in_(chain), Dhis2Settings.enabled.is_(True))
-    ))
+def start_pushes(snapshots: list[ReportSnapshot]) -> list[int]:
+    """Push rows for new snapshots: one per department and snapshot at group level, one per
+    department and period at department level (its roll-up covers every group)."""
+    chains = {s.department_id: department_ancestor_ids(s.department_id) for s in snapshots}
+    wanted = set().union(*chains.values()) if chains else set()
+    levels = dict(db.session.execute(
+        select(Dhis2Settings.department_id, Dhis2Settings.level)
+        .where(Dhis2Settings.department_id.in_(wanted), Dhis2Settings.enabled.is_(True))
+    ).all()) if wanted else {}
+    out: list[int] = []
+    seen: set[tuple[int, str]] = set()
+    for snapshot in snapshots:
+        for dept in chains[snapshot.department_id]:
+            if dept not in levels:
+                continue
+            if levels[dept] == "department":
+                if (dept, snapshot.period) in seen:
+                    continue
+                seen.add((dept, snapshot.period))
+            out.append(start_push(dept, snapshot.id).id)
+    return out
 
 
 def start_push(department_id: int, snapshot_id: int) -> Dhis2Push:
@@ -133,9 +154,15 @@ def attempt(push_id: int) -> Outcome:
         outcome = Outcome(False, False, None, "disabled")
     else:
         codes = exports.code_map(push.department_id)
-        document = exports.to_dhis2(exports.rows([snapshot]), codes)
+        if settings.level == "department":
+            document = exports.to_dhis2(
+                exports.rollup_rows(push.department_id, [snapshot.period]), codes)
+            gone = withdrawn_rollup(push, snapshot.period, document)
+            push.sent = [list(_key(v)) for v in document["dataValues"]]
+        else:
+            document = exports.to_dhis2(exports.rows([snapshot]), codes)
+            gone = withdrawn(snapshot, document, codes)
         outcome = send(settings, document)
-        gone = withdrawn(snapshot, document, codes)
         if outcome.ok and gone:
             removal = send(settings, {"dataSet": document["dataSet"], "dataValues": gone},
                            "DELETE")
@@ -171,6 +198,21 @@ def withdrawn(snapshot: ReportSnapshot, document: dict, codes: exports.CodeMap) 
     kept = {_key(v) for v in document["dataValues"]}
     return [v for v in exports.dhis2_values(exports.rows([previous]), codes)
             if _key(v) not in kept]
+
+
+def withdrawn_rollup(push: Dhis2Push, period: str, document: dict) -> list[dict]:
+    """The keys the department's previous successful push of `period` sent that `document`
+    no longer holds (a cell some group now hides, a total now left out)."""
+    previous = db.session.scalar(
+        select(Dhis2Push.sent).join(ReportSnapshot, ReportSnapshot.id == Dhis2Push.snapshot_id)
+        .where(Dhis2Push.department_id == push.department_id, Dhis2Push.id != push.id,
+               Dhis2Push.status.in_(("ok", "partial")), Dhis2Push.sent.is_not(None),
+               ReportSnapshot.period == period)
+        .order_by(Dhis2Push.id.desc()).limit(1))
+    kept = {_key(v) for v in document["dataValues"]}
+    return [dict(zip(("dataElement", "period", "orgUnit", "categoryOptionCombo"), key,
+                     strict=True))
+            for key in map(tuple, previous or []) if key not in kept]
 
 
 def recent_pushes(department_id: int, limit: int = 20) -> list[Dhis2Push]:

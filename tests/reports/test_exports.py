@@ -15,7 +15,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from harmnet.indicators import CATALOGUE
-from harmnet.models import Department, Dhis2Push
+from harmnet.models import Department, Dhis2Push, ReportSnapshot
 from harmnet.services import dhis2, exports, reports
 from tests.reports.test_department import city  # noqa: F401 - the fixture
 from tests.support import login, post_form
@@ -191,3 +191,85 @@ def test_department_rollup_under_its_own_org_unit(client, city):  # type: ignore
     etree.XMLSchema(etree.fromstring(client.get("/d/hn/export.xsd").data)).assertValid(doc)
     text = client.get("/d/hn/export.csv?p=2024-Q2&level=department").data.decode("utf-8-sig")
     assert ",HN,Hà Nội," in text and "suppressed" in text
+
+
+def test_push_at_department_level_rolls_up_withdraws_and_reports_conflicts(
+        db, make_department, make_group, builder, server):  # type: ignore[no-untyped-def]
+    """The department's own figures (its subtree added up, under its org unit code), sent
+    once per period whatever number of groups changed; a cell one group now hides is
+    withdrawn; the server's per-value conflicts are recorded on the push."""
+    from harmnet.models import Contact
+    from harmnet.tenancy import group_context
+    from worker.tasks.reports import build_group_snapshot
+
+    department = make_department("dp", "Sở Đ")
+    make_department("dp-1", "Quận 1", parent="dp")
+    a, b = make_group("push-a", department="dp"), make_group("push-b", department="dp-1")
+    a_id, b_id = a.id, b.id
+    for group, n in ((a, 8), (b, 5)):
+        made = builder(group)
+        for _ in range(n):
+            made.contact(date(2024, 5, 3), made.client("F", "25-34"), condoms=2)
+    url = f"http://127.0.0.1:{server.server_address[1]}/api/dataValueSets"
+    dept_id = department.id
+    dhis2.save_settings(dept_id, url, "", None, True, "department")
+    db.session.commit()
+    build_group_snapshot.apply_async((a_id, "2024-05", "monthly")).get()
+    build_group_snapshot.apply_async((b_id, "2024-05", "monthly")).get()
+    db.session.remove()
+    pushes = db.session.scalars(select(Dhis2Push).order_by(Dhis2Push.id)).all()
+    # One push per new period of each closing (the months of the year so far, the
+    # quarters, the year), by the department that asked for it only.
+    snapshots = db.session.scalars(select(ReportSnapshot)).all()
+    assert len(pushes) == len(snapshots) and {p.department_id for p in pushes} == {dept_id}
+    # The batch path closes many groups in one task: still one push per period.
+    assert len(dhis2.start_pushes(snapshots)) == len({s.period for s in snapshots})
+    db.session.rollback()
+    last_may = [body for path, body in _Server.received
+                if "importStrategy=CREATE_AND_UPDATE" in path
+                and {v["period"] for v in body["dataValues"]} == {"202405"}][-1]
+    assert {v["orgUnit"] for v in last_may["dataValues"]} == {"DP"}
+    sent = {(v["dataElement"], v["categoryOptionCombo"]): v["value"]
+            for v in last_may["dataValues"]}
+    assert sent[("HN_REACHED", "F_25_34")] == "13" and sent[("HN_CONTACTS", "default")] == "13"
+    assert {p.status for p in pushes} == {"partial"}  # HN_CONDOMS refused every time
+    assert all("conflicts=1: HN_CONDOMS: Data element not found" in p.message for p in pushes)
+
+    # Two of group B's five people were one person entered three times: B now has 3, a
+    # small count it hides, so the department's F 25-34 is withdrawn from the server.
+    with group_context(b_id):
+        for contact in db.session.scalars(select(Contact).limit(2)):
+            contact.deleted_at = contact.created_at
+        db.session.commit()
+    _Server.received = []
+    build_group_snapshot.apply_async((b_id, "2024-05", "revision")).get()
+    deletes = [body for path, body in _Server.received if "importStrategy=DELETE" in path]
+    withdrawn = {(v["dataElement"], v["period"], v["orgUnit"], v["categoryOptionCombo"])
+                 for body in deletes for v in body["dataValues"]}
+    assert ("HN_REACHED", "202405", "DP", "F_25_34") in withdrawn
+    assert all(key[2] == "DP" for key in withdrawn)
+    resent = [body for path, body in _Server.received if "CREATE_AND_UPDATE" in path]
+    assert all(("HN_REACHED", "F_25_34") not in {(v["dataElement"], v["categoryOptionCombo"])
+                                                 for v in body["dataValues"]}
+               for body in resent if {v["period"] for v in body["dataValues"]} == {"202405"})
+    assert db.session.scalars(select(Dhis2Push).order_by(Dhis2Push.id.desc())).first(
+        ).message.count("withdrawn=") == 1
+
+
+def test_manager_chooses_the_push_level(client, city, db):  # type: ignore[no-untyped-def]  # noqa: F811
+    login(client, "dept-viewer")
+    assert client.get("/d/hn/dhis2").status_code == 403
+    client.post("/logout")
+    other = client.application.test_client()
+    login(other, "dept-manager")
+    page = other.get("/d/hn/dhis2").get_data(as_text=True)
+    assert "the department&#39;s totals" in page or "the department's totals" in page
+    response = post_form(other, "/d/hn/dhis2", {"url": "http://127.0.0.1:9/api/dataValueSets",
+                                                "enabled": "y", "level": "department"},
+                         page="/d/hn/dhis2")
+    assert response.status_code == 302
+    assert dhis2.settings_for(_hn(db)).level == "department"
+    bad = post_form(other, "/d/hn/dhis2", {"url": "http://127.0.0.1:9/x", "level": "province"},
+                    page="/d/hn/dhis2")
+    assert bad.status_code == 400 and "http://127.0.0.1:9/x" in bad.get_data(as_text=True)
+    assert other.get("/d/hcm/dhis2").status_code == 404  # another city: as if it did not exist

@@ -71,12 +71,8 @@ def build_period_snapshots(group_ids: list[int], period: str, reason: str = "mon
             for group_id in group_ids:
                 build_group_snapshot.apply_async((group_id, period, reason), queue=QUEUE)
             return len(group_ids)
-        pushes = []
-        for outcome in outcomes:
-            if outcome.created:
-                snapshot = db.session.get(ReportSnapshot, outcome.snapshot_id)
-                pushes += [dhis2.start_push(dept, snapshot.id).id
-                           for dept in dhis2.push_targets(snapshot)]
+        pushes = dhis2.start_pushes([db.session.get(ReportSnapshot, outcome.snapshot_id)
+                                     for outcome in outcomes if outcome.created])
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -97,11 +93,7 @@ def build_group_snapshot(group_id: int, period: str, reason: str = "monthly") ->
     month's new snapshot id, or None when it did not change."""
     try:
         results = service.close_month(group_id, period, reason)
-        pushes = []
-        for snapshot, created in results:
-            if created:
-                pushes += [dhis2.start_push(dept, snapshot.id).id
-                           for dept in dhis2.push_targets(snapshot)]
+        pushes = dhis2.start_pushes([snapshot for snapshot, created in results if created])
         db.session.commit()
     except Exception:
         db.session.rollback()
