@@ -96,7 +96,8 @@ def test_admin_sets_a_groups_own_reporting_year(client, db, login_as, make_depar
                                              "g-kind": "club", "g-department": "hn"},
                   page="/admin/")
     assert r.status_code == 302
-    years = dict(db.session.execute(select(PeerGroup.slug, PeerGroup.fiscal_year_start_month)))
+    years = dict(db.session.execute(
+        select(PeerGroup.slug, PeerGroup.fiscal_year_start_month)).all())
     assert years == {"hoa-sen": 2, "song-hong": None}  # None: the department's
 
 
