@@ -24,11 +24,6 @@ The hypothesis tests check that claim with linear programming.
    suppressed cell that the published equations determine, and one more term of an
    equation through it is suppressed, until none is; likewise a suppressed 0 that a
    published total of 0 pins down.
-4. **Against what was read before**: the earlier versions of a quarter or year to date
-   (through earlier months) are known figures tied to their months (YTD June - YTD May =
-   June), so they join the grid as fixed terms; figures shown before and unchanged are
-   hidden again only as a last resort. `reached` and `reached_first_time` of a period that
-   starts the year are one figure. See docs/reports.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ the keys a department-level push sent (codes only), so the next one can withdraw
 no longer sends.
 
 Revision ID: 0015
-Revises: 0010b
+Revises: 0013
 Create Date: 2026-12-06 17:45:00
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0010b'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
