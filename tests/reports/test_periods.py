@@ -227,6 +227,15 @@ def _row(page: str, name: str) -> str:
     return match.group(1)
 
 
+def _cell(page: str, name: str) -> str:
+    """The figure of the history table's row named `name`."""
+    import re
+
+    match = re.search(r"<td>" + re.escape(name) + r'</td><td class="num">([^<]*)<', page)
+    assert match, name
+    return match.group(1)
+
+
 def test_late_correction_makes_a_new_version_that_says_what_moved(db, quarter, builder
                                                                   ):  # type: ignore[no-untyped-def]
     for month in ("2025-01", "2025-02", "2025-03"):
@@ -279,7 +288,7 @@ def test_history_page_marks_the_revision(client, db, quarter, builder, make_user
     # Only the current version's figures: participants 54 more than in v1.
     old = first.payload["values"]["group_session_participants"]["total"]
     new = current.payload["values"]["group_session_participants"]["total"]
-    assert new == old + 54 and _row(page, "Small-group session participants") == str(new)
+    assert new == old + 54 and _cell(page, "Small-group session participants") == str(new)
     assert page.count('<th class="num">v') == 1
     dashboard = client.get(f"/d/{department.code}/?p=2025-Q1").get_data(as_text=True)
     assert "revised after late corrections" in dashboard
@@ -305,7 +314,7 @@ def test_history_of_a_year_to_date_shows_what_changed_not_earlier_figures(
     assert "Now covers the months through 2025-02." in page
     assert "Now covers the months through 2025-01." in page
     assert page.count('<th class="num">v') == 1 and "through 2025-02" in page
-    contacts = _row(page, "Service contacts")
+    contacts = _cell(page, "Service contacts")
     assert contacts == str(february.payload["values"]["contacts"]["total"])
     row = page.split("Service contacts</td>")[1].split("</tr>")[0]
     assert row.count('class="num"') == 1  # no column of January's figures beside it
