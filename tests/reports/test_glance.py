@@ -196,3 +196,23 @@ def test_every_indicator_has_its_place_in_the_figure_arrays():  # type: ignore[n
 
     assert sorted(indicators.FIGURE_ORDER) == sorted(i.code for i in indicators.CATALOGUE)
     assert len(set(indicators.FIGURE_ORDER)) == len(indicators.FIGURE_ORDER)
+
+
+#: The figure arrays as stored snapshots hold them: how many indicators of FIGURE_ORDER,
+#: and a digest of their codes, totals and cells. A new indicator goes at the end (this
+#: test still passes; move the pin forward with it). Changing the cells of one already
+#: here would misalign the arrays of every snapshot stored before: that needs a migration
+#: that rewrites them, and then a new pin.
+STORED_LAYOUT = (26, "8570cceaaf185527")
+
+
+def test_the_figure_arrays_only_grow_at_their_end():  # type: ignore[no-untyped-def]
+    import hashlib
+    import json
+
+    from harmnet import indicators
+
+    count, digest = STORED_LAYOUT
+    layout = [(code, indicators.BY_CODE[code].has_total, list(indicators.BY_CODE[code].cells))
+              for code in indicators.FIGURE_ORDER[:count]]
+    assert hashlib.sha256(json.dumps(layout).encode()).hexdigest()[:16] == digest
