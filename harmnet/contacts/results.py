@@ -18,7 +18,7 @@ from ..i18n import lazy_gettext as _l
 from ..services import results as service
 from . import bp
 from .forms import LinkageForm, SelfTestForm, TestResultForm, add_error
-from .routes import _contact_or_404, _referral_or_404, _role, _today
+from .routes import contact_or_404, group_today, member_role, referral_or_404
 
 RESULT_ERRORS = {
     "wrong_service": _l("A test result can only be recorded for a referral to HIV testing,"
@@ -48,9 +48,9 @@ def _fail(form, exc: service.ResultError) -> None:  # type: ignore[no-untyped-de
 
 @bp.route("/referrals/<int:referral_id>/result", methods=["GET", "POST"])
 def referral_result(referral_id: int):  # type: ignore[no-untyped-def]
-    referral, contact = _referral_or_404(referral_id)
+    referral, contact = referral_or_404(referral_id)
     row = service.referral_result(referral.id)
-    if not service.can_change_result(row, _role()):
+    if not service.can_change_result(row, member_role()):
         abort(403)
     test = service.test_of(referral.service)
     form = TestResultForm()
@@ -61,7 +61,7 @@ def referral_result(referral_id: int):  # type: ignore[no-untyped-def]
             form.confirm_result.data, form.confirmed_on.data = row.confirm_result, row.confirmed_on
             form.prep.data = row.linkage == "prep"
         else:
-            form.tested.data, form.tested_on.data = "yes", _today()
+            form.tested.data, form.tested_on.data = "yes", group_today()
         status = 200
     else:
         if form.validate():
@@ -71,7 +71,7 @@ def referral_result(referral_id: int):  # type: ignore[no-untyped-def]
                     result=form.result.data or None,
                     confirm_result=form.confirm_result.data or None,
                     confirmed_on=form.confirmed_on.data, prep=bool(form.prep.data),
-                    actor_id=current_user.id, today=_today())
+                    actor_id=current_user.id, today=group_today())
             except service.ResultError as exc:
                 _fail(form, exc)
             else:
@@ -85,13 +85,13 @@ def referral_result(referral_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:contact_id>/self-test", methods=["GET", "POST"])
 def self_test(contact_id: int):  # type: ignore[no-untyped-def]
-    contact = _contact_or_404(contact_id)
+    contact = contact_or_404(contact_id)
     row = service.self_test_result(contact.id)
-    if not service.can_change_result(row, _role()):
+    if not service.can_change_result(row, member_role()):
         abort(403)
     form = SelfTestForm()
     if request.method == "GET":
-        form.reported_on.data = row.tested_on if row else _today()
+        form.reported_on.data = row.tested_on if row else group_today()
         form.result.data = row.result if row else None
         status = 200
     else:
@@ -99,7 +99,7 @@ def self_test(contact_id: int):  # type: ignore[no-untyped-def]
             try:
                 service.record_self_test(contact, reported_on=form.reported_on.data,
                                          result=form.result.data or None,
-                                         actor_id=current_user.id, today=_today())
+                                         actor_id=current_user.id, today=group_today())
             except service.ResultError as exc:
                 _fail(form, exc)
             else:
@@ -117,10 +117,10 @@ def linkage(result_id: int):  # type: ignore[no-untyped-def]
     if found is None:
         abort(404)
     row, contact = found
-    _contact_or_404(contact.id)  # another peer educator's contact: 404
+    contact_or_404(contact.id)  # another peer educator's contact: 404
     if row.linkage is None:
         abort(404)
-    if not service.can_change_linkage(row, _role()):
+    if not service.can_change_linkage(row, member_role()):
         abort(403)
     form = LinkageForm()
     if request.method == "GET":
@@ -131,7 +131,7 @@ def linkage(result_id: int):  # type: ignore[no-untyped-def]
         if form.validate():
             try:
                 service.record_linkage(row, form.status.data, form.started_on.data,
-                                       actor_id=current_user.id, today=_today())
+                                       actor_id=current_user.id, today=group_today())
             except service.ResultError as exc:
                 _fail(form, exc)
             else:
@@ -141,4 +141,4 @@ def linkage(result_id: int):  # type: ignore[no-untyped-def]
                 return redirect(url_for("contacts.followups"))
         status = 400
     return render_template("contacts/linkage.html", form=form, row=row, contact=contact,
-                           today=_today()), status
+                           today=group_today()), status

@@ -79,32 +79,32 @@ def _tz() -> str:
     return g.group.timezone
 
 
-def _today() -> date:
+def group_today() -> date:
     return datetime.now(ZoneInfo(_tz())).date()
 
 
-def _role() -> str:
+def member_role() -> str:
     return g.membership.role
 
 
 def _is_coordinator() -> bool:
-    return _role() == "coordinator"
+    return member_role() == "coordinator"
 
 
 def _cursor(name: str) -> Cursor | None:
     return parse_cursor(request.args.get(name), date)
 
 
-def _contact_or_404(contact_id: int):  # type: ignore[no-untyped-def]
+def contact_or_404(contact_id: int):  # type: ignore[no-untyped-def]
     contact = service.get_contact(contact_id)
-    if contact is None or not service.can_see(contact, current_user.id, _role()):
+    if contact is None or not service.can_see(contact, current_user.id, member_role()):
         abort(404)
     return contact
 
 
-def _referral_or_404(referral_id: int):  # type: ignore[no-untyped-def]
+def referral_or_404(referral_id: int):  # type: ignore[no-untyped-def]
     found = service.get_referral(referral_id)
-    if found is None or not service.can_see(found[1], current_user.id, _role()):
+    if found is None or not service.can_see(found[1], current_user.id, member_role()):
         abort(404)
     return found
 
@@ -113,7 +113,7 @@ def _appointment_or_404(appointment_id: int):  # type: ignore[no-untyped-def]
     appointment = appointment_service.get_appointment(appointment_id)
     if appointment is None:
         abort(404)
-    referral, contact = _referral_or_404(appointment.referral_id)
+    referral, contact = referral_or_404(appointment.referral_id)
     return appointment, referral, contact
 
 
@@ -134,7 +134,7 @@ def _render_new(form: ContactForm, status: int = 200, *, add_row: bool = False,
 @bp.route("/new", methods=["GET", "POST"])
 def new():  # type: ignore[no-untyped-def]
     form = ContactForm()
-    form.setup(today=_today(), now=utcnow(), tz=_tz())
+    form.setup(today=group_today(), now=utcnow(), tz=_tz())
     if form.names_a_provider():  # most posts name none: spare the query
         form.set_providers(service.active_providers())
     if request.method == "GET":
@@ -200,7 +200,7 @@ def check():  # type: ignore[no-untyped-def]
     (never in a URL) and puts this fragment where the answer goes. Without the script the
     entry page's own "Check client" does the same with a reload."""
     form = ContactForm()
-    form.setup(today=_today(), now=utcnow(), tz=_tz())
+    form.setup(today=group_today(), now=utcnow(), tz=_tz())
     try:
         form.csrf_token.validate(form)
     except Exception:  # noqa: BLE001 - any CSRF failure is one answer
@@ -248,7 +248,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.get("/<int:contact_id>")
 def show(contact_id: int):  # type: ignore[no-untyped-def]
-    contact = _contact_or_404(contact_id)
+    contact = contact_or_404(contact_id)
     referrals = service.contact_referrals(contact.id)
     appointments = service.referral_appointments([r.id for r, _ in referrals])
     client = None
@@ -261,7 +261,7 @@ def show(contact_id: int):  # type: ignore[no-untyped-def]
         client=client, author=author,
         self_test=result_service.self_test_result(contact.id) if contact.self_test_kits
         else None,
-        can_edit=service.can_edit(contact, current_user.id, _role()),
+        can_edit=service.can_edit(contact, current_user.id, member_role()),
         confirm_form=ConfirmForm(formdata=None),
     )
     db.session.commit()  # the view is recorded (a GET's transaction is otherwise not kept)
@@ -270,15 +270,15 @@ def show(contact_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
 def edit(contact_id: int):  # type: ignore[no-untyped-def]
-    contact = _contact_or_404(contact_id)
-    if not service.can_edit(contact, current_user.id, _role()):
+    contact = contact_or_404(contact_id)
+    if not service.can_edit(contact, current_user.id, member_role()):
         abort(403)
     is_session = contact.channel == "group_session"
     form = ContactEditForm(obj=contact)
     if request.method == "GET":
         form.participants.data = contact.participants_count
         form.topics.data = list(contact.counselling_topics or [])
-    elif form.validate_for(today=_today(), is_session=is_session):
+    elif form.validate_for(today=group_today(), is_session=is_session):
         try:
             service.update_contact(contact, actor_id=current_user.id,
                                    **form.values(is_session))
@@ -297,8 +297,8 @@ def edit(contact_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])
 def delete(contact_id: int):  # type: ignore[no-untyped-def]
-    contact = _contact_or_404(contact_id)
-    if not service.can_edit(contact, current_user.id, _role()):
+    contact = contact_or_404(contact_id)
+    if not service.can_edit(contact, current_user.id, member_role()):
         abort(403)
     form = DeleteForm()
     if request.method == "POST":
@@ -318,9 +318,9 @@ def delete(contact_id: int):  # type: ignore[no-untyped-def]
 def followups():  # type: ignore[no-untyped-def]
     days = int(g.group.setting("followup_days"))
     mine = None if _is_coordinator() else current_user.id
-    data = service.followups(peer_educator_id=mine, today=_today(), now=utcnow(),
+    data = service.followups(peer_educator_id=mine, today=group_today(), now=utcnow(),
                              open_after_days=days)
-    linkages = result_service.open_linkages(peer_educator_id=mine, today=_today())
+    linkages = result_service.open_linkages(peer_educator_id=mine, today=group_today())
     return render_template("contacts/followups.html", data=data, days=days,
                            linkages=linkages, confirm_form=ConfirmForm(formdata=None))
 
@@ -345,14 +345,14 @@ def _render_referral(referral, contact, update_form=None, appt_form=None, status
 
 @bp.route("/referrals/<int:referral_id>", methods=["GET", "POST"])
 def referral(referral_id: int):  # type: ignore[no-untyped-def]
-    referral, contact = _referral_or_404(referral_id)
+    referral, contact = referral_or_404(referral_id)
     if request.method == "GET":
         return _render_referral(referral, contact)
     form = ReferralUpdateForm()
     if form.validate():
         try:
             service.update_referral(referral, form.status.data, form.completed_on.data,
-                                    actor_id=current_user.id, today=_today())
+                                    actor_id=current_user.id, today=group_today())
         except service.ContactError as exc:
             db.session.rollback()
             add_error(form.completed_on, REFERRAL_ERRORS.get(exc.code, exc.code))
@@ -365,7 +365,7 @@ def referral(referral_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/referrals/<int:referral_id>/appointment")
 def book(referral_id: int):  # type: ignore[no-untyped-def]
-    referral, contact = _referral_or_404(referral_id)
+    referral, contact = referral_or_404(referral_id)
     form = AppointmentForm()
     when = form.validate_at(utcnow(), _tz())
     if when is not None:
@@ -401,7 +401,7 @@ def mark(appointment_id: int, status: str):  # type: ignore[no-untyped-def]
         abort(400)
     try:
         appointment_service.mark_appointment(appointment.id, status, actor_id=current_user.id,
-                                             attended_on=_today())
+                                             attended_on=group_today())
     except appointment_service.AppointmentError as exc:
         db.session.rollback()
         flash(str(APPOINTMENT_ERRORS.get(exc.code, exc.code)), "error")
@@ -471,7 +471,7 @@ def reschedule(appointment_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/cascade")
 @coordinator_required
 def cascade():  # type: ignore[no-untyped-def]
-    today = _today()
+    today = group_today()
     form = MonthForm(request.args)
     if not form.month.data:
         form.month.data = f"{today.year:04d}-{today.month:02d}"
@@ -502,7 +502,7 @@ SUPERVISION_PAGE_SIZE = 20
 def supervision():  # type: ignore[no-untyped-def]
     """Coordinators: every peer educator's month against the month before, counts only.
     A peer educator sees their own line (the same page, limited to them)."""
-    today = _today()
+    today = group_today()
     form = MonthForm(request.args)
     if not form.month.data:
         form.month.data = f"{today.year:04d}-{today.month:02d}"

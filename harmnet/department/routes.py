@@ -35,7 +35,7 @@ EXPORT_TYPES = {
 }
 
 
-def _locale() -> str:
+def page_locale() -> str:
     return str(get_locale() or "vi")
 
 
@@ -43,7 +43,7 @@ def _default_month() -> str:
     return service.previous_month(service.local_now("Asia/Ho_Chi_Minh").date())
 
 
-def _period() -> tuple[str, service.Span]:
+def chosen_period() -> tuple[str, service.Span]:
     """The ?p= period (YYYY-MM, YYYY-Qn or YYYY, the department's reporting year) and the
     period it names; 400 when malformed."""
     spec = request.args.get("p") or _default_month()
@@ -68,7 +68,7 @@ def _subtree_group(group_id: int) -> PeerGroup:
     return groups[group_id]
 
 
-def _period_choices(spec: str) -> dict:
+def period_choices(spec: str) -> dict:
     year = spec[:4]
     return {"year": year, "months": service.period_months(year, 1),
             "quarters": [f"{year}-Q{i}" for i in range(1, 5)],
@@ -77,7 +77,7 @@ def _period_choices(spec: str) -> dict:
 
 @bp.get("/")
 def home():  # type: ignore[no-untyped-def]
-    spec, span = _period()
+    spec, span = chosen_period()
     fy = g.department.fiscal_year_start_month
     subtree = department_subtree_ids(g.department.id)
     # The period's own snapshots: a quarter or a year of a person count is computed for
@@ -114,9 +114,9 @@ def home():  # type: ignore[no-untyped-def]
         "department/dashboard.html",
         children=org.child_departments(g.department.id),
         groups=groups, group_count=count,
-        spec=spec, span=span, choices=_period_choices(spec),
+        spec=spec, span=span, choices=period_choices(spec),
         totals=totals, cards=cards, months=months, compared=compared,
-        locale=_locale(), expected=count, received=len(current),
+        locale=page_locale(), expected=count, received=len(current),
         through=through, revised=service.revisions(current),
         cell_label=indicators.cell_label,
     )
@@ -133,7 +133,7 @@ SORTS = ("name", "value")
 
 @bp.get("/groups")
 def groups_table():  # type: ignore[no-untyped-def]
-    spec, span = _period()
+    spec, span = chosen_period()
     code = request.args.get("i") or indicators.CATALOGUE[0].code
     sort = request.args.get("sort") or "name"
     if code not in indicators.BY_CODE or sort not in SORTS:
@@ -149,9 +149,9 @@ def groups_table():  # type: ignore[no-untyped-def]
     snapshots = service.current_snapshots(g.department.id, [span.key],
                                           group_ids=[gr.id for gr in page.items])
     return render_template(
-        "department/groups.html", spec=spec, span=span, choices=_period_choices(spec),
+        "department/groups.html", spec=spec, span=span, choices=period_choices(spec),
         page=page, by_group=service.totals_by_group(snapshots),
-        catalogue=indicators.CATALOGUE, locale=_locale(),
+        catalogue=indicators.CATALOGUE, locale=page_locale(),
         chosen=indicators.BY_CODE[code], sort=sort,
     )
 
@@ -163,7 +163,7 @@ def trends():  # type: ignore[no-untyped-def]
     series = service.monthly_series(service.current_snapshots(g.department.id, months), months)
     charts = [(i, bar_chart(series[i.code], months)) for i in indicators.CATALOGUE]
     return render_template("department/trends.html", year=year, charts=charts,
-                           locale=_locale())
+                           locale=page_locale())
 
 
 @bp.route("/targets", methods=["GET", "POST"])
@@ -187,7 +187,7 @@ def targets():  # type: ignore[no-untyped-def]
     status = 400 if form is not None and form.errors else 200
     return render_template("department/targets.html", year=year, rows=progress.rows,
                            form=form, elapsed=progress.elapsed, through=progress.through,
-                           locale=_locale()), status
+                           locale=page_locale()), status
 
 
 @bp.get("/completeness")
@@ -217,20 +217,20 @@ def history(group_id: int, period: str):  # type: ignore[no-untyped-def]
     return render_template("department/history.html", grp=group, period=period,
                            versions=versions, reasons=reasons,
                            catalogue=indicators.CATALOGUE,
-                           names={i.code: i.name(_locale()) for i in indicators.CATALOGUE},
-                           locale=_locale(), cell_label=indicators.cell_label)
+                           names={i.code: i.name(page_locale()) for i in indicators.CATALOGUE},
+                           locale=page_locale(), cell_label=indicators.cell_label)
 
 
 @bp.get("/definitions")
 def definitions():  # type: ignore[no-untyped-def]
     return render_template("department/definitions.html", catalogue=indicators.CATALOGUE,
-                           locale=_locale(), cell_label=indicators.cell_label)
+                           locale=page_locale(), cell_label=indicators.cell_label)
 
 
 @bp.get("/exports")
 def exports_page():  # type: ignore[no-untyped-def]
-    spec, span = _period()
-    return render_template("department/exports.html", spec=spec, choices=_period_choices(spec),
+    spec, span = chosen_period()
+    return render_template("department/exports.html", spec=spec, choices=period_choices(spec),
                            refresh_form=RefreshForm(formdata=None, period=span.through))
 
 
@@ -238,7 +238,7 @@ def exports_page():  # type: ignore[no-untyped-def]
 def export(fmt: str):  # type: ignore[no-untyped-def]
     if fmt not in EXPORT_TYPES:
         abort(404)
-    spec, span = _period()
+    spec, span = chosen_period()
     codes = exports.code_map(g.department.id)
     if fmt == "xsd":  # the schema of the ADX export, from the catalogue and the mapping
         return Response(exports.adx_schema(codes), mimetype=EXPORT_TYPES[fmt])
@@ -246,9 +246,9 @@ def export(fmt: str):  # type: ignore[no-untyped-def]
     rows = (exports.rollup_rows(g.department.id, [span.key]) if rolled_up
             else exports.export_rows(g.department.id, [span.key]))
     if fmt == "csv":
-        body: str | bytes = exports.to_csv(rows, codes, _locale())
+        body: str | bytes = exports.to_csv(rows, codes, page_locale())
     elif fmt == "xlsx":
-        body = exports.to_xlsx(rows, codes, _locale())
+        body = exports.to_xlsx(rows, codes, page_locale())
     elif fmt == "json":
         body = exports.to_dhis2_json(rows, codes)
     else:
@@ -269,7 +269,7 @@ def refresh():  # type: ignore[no-untyped-def]
     form = RefreshForm()
     if not form.validate_on_submit():
         return render_template("department/exports.html", spec=_default_month(),
-                               choices=_period_choices(_default_month()),
+                               choices=period_choices(_default_month()),
                                refresh_form=form), 400
     ids = [gr.id for gr in service.subtree_groups(g.department.id)]
     audit.record("report.refresh_requested", "department", g.department.id,
@@ -300,8 +300,8 @@ def mapping():  # type: ignore[no-untyped-def]
     for name, (kind, key) in form.field_keys.items():
         sections[kind].append((getattr(form, name), key))
     return render_template("department/mapping.html", form=form, sections=sections,
-                           locale=_locale(), cell_label=indicators.cell_label,
-                           names={i.code: i.name(_locale()) for i in indicators.CATALOGUE}), (
+                           locale=page_locale(), cell_label=indicators.cell_label,
+                           names={i.code: i.name(page_locale()) for i in indicators.CATALOGUE}), (
         400 if form.errors else 200)
 
 

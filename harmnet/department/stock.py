@@ -16,7 +16,7 @@ from ..services import reports as service
 from ..services import stock as stock_service
 from ..stock.forms import CommodityForm
 from . import bp
-from .routes import _locale, _period, _period_choices
+from .routes import chosen_period, page_locale, period_choices
 
 #: The stock table's columns: (indicator code, whose cell is the commodity's code).
 #: Use comes from the catalogue's distribution indicators (condoms, ...), one per commodity.
@@ -25,16 +25,16 @@ COLUMNS = ("stock_on_hand", "commodities_received", "given_out", "stock_out_days
 
 @bp.get("/stock")
 def stock():  # type: ignore[no-untyped-def]
-    spec, span = _period()
+    spec, span = chosen_period()
     page = db.paginate(service.subtree_groups_stmt(g.department.id),
                        page=max(request.args.get("page", 1, type=int) or 1, 1),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     snapshots = service.current_snapshots(g.department.id, [span.key],
                                           group_ids=[gr.id for gr in page.items])
     return render_template(
-        "department/stock.html", spec=spec, span=span, choices=_period_choices(spec),
+        "department/stock.html", spec=spec, span=span, choices=period_choices(spec),
         page=page, by_group=service.totals_by_group(snapshots),
-        commodities=indicators.CORE_COMMODITIES, locale=_locale(),
+        commodities=indicators.CORE_COMMODITIES, locale=page_locale(),
         cell_label=indicators.cell_label,
     )
 
@@ -61,6 +61,6 @@ def commodities():  # type: ignore[no-untyped-def]
                 flash(_("Commodity added."), "success")
                 return redirect(url_for("department.commodities"))
     return render_template(
-        "department/commodities.html", form=form, locale=_locale(),
+        "department/commodities.html", form=form, locale=page_locale(),
         commodities=stock_service.department_commodities(g.department.id),
     ), (400 if form.errors else 200)
