@@ -102,6 +102,10 @@ class Config:
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     #: Opening invitation links, per address: enough for people, too few to guess tokens.
     INVITATION_RATE_LIMIT = os.environ.get("INVITATION_RATE_LIMIT", "30 per minute")
+    #: "Check client" answers whether a code has been seen: per login, enough for a day in
+    #: the field (the page asks as the code is typed), too few to try codes one by one.
+    CLIENT_CHECK_RATE_LIMIT = os.environ.get("CLIENT_CHECK_RATE_LIMIT",
+                                             "30 per minute;300 per hour")
 
     INVITATION_TTL = timedelta(hours=72)
     #: Compare the keys with the database's record when the web or the worker starts

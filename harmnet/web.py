@@ -159,6 +159,8 @@ def install_error_handlers(app: Flask) -> None:
 
 
 def _error_handler(error: Exception, code: int):  # type: ignore[no-untyped-def]
+    if isinstance(error, HTTPException) and error.response is not None:
+        return error.response  # the route's own answer (a limit's on_breach page)
     if isinstance(error, HTTPException) and error.code != code:
         code = error.code or code
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):

@@ -13,7 +13,17 @@ import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,7 +31,7 @@ from sqlalchemy import select
 
 from .. import clientcode, confirm
 from ..access import coordinator_required
-from ..extensions import db
+from ..extensions import db, limiter
 from ..i18n import lazy_gettext as _l
 from ..keyset import Cursor, parse_cursor
 from ..models import Client, GroupMembership, User
@@ -131,7 +141,42 @@ def _render_new(form: ContactForm, status: int = 200, *, add_row: bool = False,
                            referral_slots=REFERRAL_SLOTS, **extra), status
 
 
+def _check_limit() -> str:
+    return current_app.config["CLIENT_CHECK_RATE_LIMIT"]
+
+
+def _per_user() -> str:
+    return f"user:{current_user.get_id()}"
+
+
+def _not_a_check() -> bool:
+    return request.form.get("action") != "check"
+
+
+def _too_many_message() -> str:
+    return _("Too many client checks in a short time. Please wait a minute, then check "
+             "again, or save the contact.")
+
+
+def _too_many_checks(_limit):  # type: ignore[no-untyped-def]
+    """The entry page again, with what was typed and the reason: nothing is lost."""
+    form = ContactForm()
+    form.setup(today=group_today(), now=utcnow(), tz=_tz())
+    form.check_code_only()  # the code's own errors, if any, beside the message
+    return make_response(_render_new(form, 429, checked=True,
+                                     code_errors=[_too_many_message()]))
+
+
+def _too_many_checks_here(_limit):  # type: ignore[no-untyped-def]
+    return make_response(render_template("contacts/_check.html",
+                                         code_errors=[_too_many_message()]), 429)
+
+
+# Both ways of asking "Check client" share one count per login (the in-place check below
+# and the entry page's own button without JavaScript).
 @bp.route("/new", methods=["GET", "POST"])
+@limiter.shared_limit(_check_limit, scope="client-check", key_func=_per_user, methods=["POST"],
+                      exempt_when=_not_a_check, on_breach=_too_many_checks)
 def new():  # type: ignore[no-untyped-def]
     form = ContactForm()
     form.setup(today=group_today(), now=utcnow(), tz=_tz())
@@ -195,6 +240,8 @@ def _client_summary(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/check")
+@limiter.shared_limit(_check_limit, scope="client-check", key_func=_per_user,
+                      on_breach=_too_many_checks_here)
 def check():  # type: ignore[no-untyped-def]
     """The client check answered in place: the entry page's script posts the code fields
     (never in a URL) and puts this fragment where the answer goes. Without the script the
