@@ -39,7 +39,10 @@ def seed(password: str) -> None:
             if db.session.scalar(select(Reminder.id).where(
                     Reminder.idempotency_key.like("demo:%")).limit(1)) is not None:
                 continue
-            for (status, reason, suffix), appointment in zip(DEMO, appointments, strict=False):
+            # The demo's sent, failed and uncertain rows belong to appointments whose reminder
+            # time has passed: a message is never shown as handed over in the future.
+            due = [a for a in appointments if a.scheduled_at - timedelta(hours=2) <= now]
+            for (status, reason, suffix), appointment in zip(DEMO, due, strict=False):
                 sent_at = appointment.scheduled_at - timedelta(hours=2)
                 row = Reminder(
                     group_id=group.id, appointment_id=appointment.id, send_at=sent_at,

@@ -24,7 +24,7 @@ def test_seed_shows_each_kind_once(db, make_user, make_appointment):
     db.session.commit()
     group = core.group("hoa-sen")
     user = make_user("seed-peer", group=group)
-    for days in (-3, 2, 5):
+    for days in (-3, -2, -1, 2, 5):
         make_appointment(group, utcnow() + timedelta(days=days), user=user)
     db.session.commit()
     for _ in range(2):
@@ -34,3 +34,15 @@ def test_seed_shows_each_kind_once(db, make_user, make_appointment):
     demo = sorted(r.status for r in rows if r.idempotency_key.startswith("demo:"))
     assert demo == ["failed", "sent", "uncertain"]
     assert sum(r.status == "pending" for r in rows) == 4  # 24 h and 2 h before two upcoming
+    # Nothing was handed over, sent or put in the outbox in the future.
+    now = utcnow()
+    assert all(r.handed_at <= now for r in rows if r.handed_at is not None)
+    assert all(r.sent_at <= now for r in rows if r.sent_at is not None)
+    from sqlalchemy import select
+
+    from harmnet.models import OutboxMessage
+    from tests.support import in_group
+
+    with in_group(group.id):
+        created = db.session.scalars(select(OutboxMessage.created_at)).all()
+    assert created and all(c <= now for c in created)
