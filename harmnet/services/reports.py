@@ -848,6 +848,19 @@ def groups_to_revise(now_utc: datetime) -> list[tuple[int, str]]:
     return out
 
 
+def work_due(now_utc: datetime) -> list[tuple[int, str, str]]:
+    """(group id, month, reason) the hourly fan-out enqueues: months closing ("monthly")
+    and the daily recomputation ("revision"), each (group, month) once. At 03:xx local a
+    group that is catching up on its last month would otherwise be closed twice."""
+    due = [(gid, period, "monthly") for gid, period in groups_due(now_utc)]
+    seen = {(gid, period) for gid, period, _reason in due}
+    for gid, period in groups_to_revise(now_utc):
+        if (gid, period) not in seen:
+            seen.add((gid, period))
+            due.append((gid, period, "revision"))
+    return due
+
+
 # --- Department side: snapshots only ----------------------------------------------------------
 
 

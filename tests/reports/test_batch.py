@@ -242,7 +242,8 @@ def test_fanout_with_the_reports_engine_runs_one_batch(db, app, make_group, buil
 
     groups = [make_group() for _ in range(3)]
     ids = [g.id for g in groups]
-    period = reports.previous_month(datetime.now(UTC).date())
+    at = "2026-06-10T05:00:00+00:00"  # 12:00 in Hà Nội: no month closes, no daily look
+    period = "2026-05"
     start, _ = reports.month_bounds(period)
     b = builder(groups[0])
     b.contact(start + timedelta(days=2), b.client("F", "25-34"), condoms=7)
@@ -250,7 +251,7 @@ def test_fanout_with_the_reports_engine_runs_one_batch(db, app, make_group, buil
     app.config["REPORTS_DATABASE_URL"] = reports_engine.url.render_as_string(
         hide_password=False)
     try:
-        assert monthly_fanout() == 3
+        assert monthly_fanout(at) == 3
         db.session.remove()
         snapshots = list(db.session.scalars(select(ReportSnapshot)))
         assert {s.group_id for s in snapshots} == set(ids)
@@ -259,7 +260,7 @@ def test_fanout_with_the_reports_engine_runs_one_batch(db, app, make_group, buil
         by_group = {s.group_id: s.payload["values"] for s in snapshots if s.period == period}
         assert by_group[ids[0]]["condoms"]["total"] == 7
         assert by_group[ids[0]]["reached"]["total"] is None  # one person: suppressed
-        assert monthly_fanout() == 0
+        assert monthly_fanout(at) == 0
         # Run again on demand: values unchanged, no new version.
         assert build_period_snapshots.apply_async(
             (ids, period, "refresh")).get() == 0

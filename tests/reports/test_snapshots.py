@@ -120,13 +120,27 @@ def test_fanout_task_writes_one_snapshot_per_group(db, make_group):  # type: ign
     from worker.tasks.reports import monthly_fanout
 
     ids = {make_group().id for _ in range(3)}
-    assert monthly_fanout() == 3  # nobody reported last month yet: every group catches up
+    at = "2026-06-10T05:00:00+00:00"  # 12:00 in Hà Nội: no month closes, no daily look
+    assert monthly_fanout(at) == 3  # nobody reported last month yet: every group catches up
     db.session.remove()
     count = db.session.scalar(select(func.count()).select_from(ReportSnapshot))
-    month = reports.previous_month(datetime.now(UTC).date())
-    assert count == 3 * len(reports.published_set(month, 1))
+    assert count == 3 * len(reports.published_set("2026-05", 1))
     assert {s.group_id for s in db.session.scalars(select(ReportSnapshot))} == ids
-    assert monthly_fanout() == 0
+    assert monthly_fanout(at) == 0
+
+
+def test_a_group_catching_up_at_the_daily_look_is_closed_once(db, make_group):  # type: ignore[no-untyped-def]
+    from worker.tasks.reports import monthly_fanout
+
+    ids = sorted(make_group().id for _ in range(2))
+    # 20:30 UTC is 03:30 in Hà Nội, the hour of the daily look for late corrections; the
+    # groups have not reported May yet. Before, each was enqueued twice (catch-up and look).
+    at = datetime(2026, 6, 9, 20, 30, tzinfo=UTC)
+    assert sorted(reports.work_due(at)) == [(i, "2026-05", "monthly") for i in ids]
+    assert monthly_fanout(at.isoformat()) == 2
+    db.session.remove()
+    # Reported now: the same hour finds only the daily look, once per group.
+    assert sorted(reports.work_due(at)) == [(i, "2026-05", "revision") for i in ids]
 
 
 class _Dhis2Handler(BaseHTTPRequestHandler):

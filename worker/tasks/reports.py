@@ -33,16 +33,15 @@ def _report_job(task):  # type: ignore[no-untyped-def]
 
 @shared_task(name="worker.tasks.reports.monthly_fanout")
 @_report_job
-def monthly_fanout() -> int:
+def monthly_fanout(at: str | None = None) -> int:
     """Hourly: enqueue the previous month's snapshot of every group whose local time is
-    02:xx on day 1 (or that missed it). Reads only ids and timezones."""
+    02:xx on day 1 (or that missed it). Reads only ids and timezones. `at` (ISO 8601, with
+    its offset) replays the fan-out of another hour, e.g. one the worker missed."""
+    now = datetime.fromisoformat(at) if at else datetime.now(UTC)
     try:
-        now = datetime.now(UTC)
-        due = service.groups_due(now)
         # Once a day per group (03:xx local), the published periods of the year so far are
         # recomputed: a late correction to a closed period makes a new version by itself.
-        due += [(gid, period, "revision") for gid, period in service.groups_to_revise(now)]
-        due = [(item[0], item[1], item[2] if len(item) > 2 else "monthly") for item in due]
+        due = service.work_due(now)
     finally:
         db.session.rollback()
     if report_batch.reports_engine() is not None:
