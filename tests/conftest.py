@@ -68,6 +68,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+            # A test database is thrown away: its commits need not wait for the disk.
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
         admin.dispose()
         owner_url = owner.render_as_string(hide_password=False)
         _migrate(owner_url)
@@ -87,12 +89,19 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]
 
 
 def _truncate(database: TestDatabase) -> None:
+    """Empty every table that holds rows, as TRUNCATE of them all did, but faster."""
     from harmnet.extensions import db
 
     tables = [t.name for t in db.metadata.sorted_tables]
     with database.owner_engine.begin() as conn:
         if database.is_postgres:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # TRUNCATE makes new files for every table (about 0.5 s a test for ~30 tables);
+            # a test writes a few rows to a few tables: find those (one cheap statement) and
+            # DELETE their rows. Ids are not restarted: no test may count on their values.
+            written = conn.scalars(text(" UNION ALL ".join(
+                f"SELECT '{t}' WHERE EXISTS (SELECT FROM {t})" for t in tables))).all()  # noqa: S608 - our own table names
+            for table in sorted(written, key=tables.index, reverse=True):  # children first
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our own table names
         else:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
             for table in reversed(tables):
