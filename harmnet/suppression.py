@@ -28,6 +28,7 @@ The hypothesis tests check that claim with linear programming.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -53,19 +54,24 @@ def suppress(
     k: int = 5,
     person_keys: Iterable[str] | None = None,
     keep: Iterable[str] = (),
+    known: frozenset[str] | set[str] = frozenset(),
 ) -> frozenset[str]:
     """The keys to suppress in `values` (every key is a person count unless `person_keys`);
-    `keep`: keys suppressed already in an earlier version, which stay suppressed."""
+    `keep`: keys suppressed already in an earlier version, which stay suppressed;
+    `known`: keys whose value the reader knows already (shown by an earlier version, or a
+    figure of an earlier version that is not in this table): they protect nothing, so
+    they are never chosen to protect another key (see `_complete`)."""
     for key, value in values.items():
         if value < 0:
             raise ValueError(f"negative count in cell {key!r}")
     start = primary(values, k, person_keys) | (set(keep) & set(values))
-    return _complete(values, equations, start)
+    return _complete(values, equations, start - known, known) | (start & known)
 
 
-def _complete(values: Mapping[str, int], equations: Sequence[Equation], hidden: set[str]
-              ) -> frozenset[str]:
-    """Rule 2 from a starting set of suppressed keys."""
+def _complete(values: Mapping[str, int], equations: Sequence[Equation], hidden: set[str],
+              known: frozenset[str] | set[str] = frozenset()) -> frozenset[str]:
+    """Rule 2 from a starting set of suppressed keys (none `known`: a known key counts as
+    published, and is never picked)."""
     hidden = set(hidden)
     changed = bool(hidden)
     while changed:
@@ -74,13 +80,13 @@ def _complete(values: Mapping[str, int], equations: Sequence[Equation], hidden: 
             terms = (eq.total, *eq.members)
             if sum(term in hidden for term in terms) != 1:
                 continue
-            candidates = [m for m in eq.members if m not in hidden]
+            candidates = [m for m in eq.members if m not in hidden and m not in known]
             if candidates:
                 # Positive values first, smallest first; zeros last; ties by key (stable).
                 pick = min(candidates, key=lambda m: (values[m] == 0, values[m], m))
-            elif eq.total not in hidden:
+            elif eq.total not in hidden and eq.total not in known:
                 pick = eq.total
-            else:  # pragma: no cover - one suppressed term means something is unsuppressed
+            else:  # every other term is known: the reader had the key already
                 continue
             hidden.add(pick)
             changed = True
@@ -127,12 +133,13 @@ def determined(equations: Sequence[Equation], hidden: Iterable[str]) -> set[str]
     return set(fixed_by(equations, hidden))
 
 
-def fixed_by(equations: Sequence[Equation], hidden: Iterable[str]
+def fixed_by(equations: Sequence[Equation], hidden: Iterable[str], prove: bool = True
              ) -> dict[str, dict[int, int]]:
     """Each suppressed key the published equations fix (see `determined`), with the proof:
     coefficients of the equations (by index) whose combination, over the suppressed keys,
     is that key alone. Suppressing one more term that this combination does not cancel
-    (`breakers`) undoes that proof."""
+    (`breakers`) undoes that proof. With `prove` False the proofs are left empty (half the
+    work: enough to learn whether any key is fixed)."""
     hidden = set(hidden)
     rows: list[tuple[dict[str, int], dict[int, int]]] = []
     for i, eq in enumerate(equations):
@@ -142,30 +149,48 @@ def fixed_by(equations: Sequence[Equation], hidden: Iterable[str]
                 row[key] = (row.get(key, 0) + coef) % _PRIME
         row = {key: v for key, v in row.items() if v}
         if row:
-            rows.append((row, {i: 1}))
+            rows.append((row, {i: 1} if prove else {}))
     # pivot key -> its row (pivot coefficient 1) and the row's combination of equations
     reduced: dict[str, tuple[dict[str, int], dict[int, int]]] = {}
+    # key -> the pivots whose reduced row holds it (a reduced row holds its own pivot and
+    # keys that are no pivot: subtracting one never brings in another pivot)
+    holders: dict[str, dict[str, None]] = defaultdict(dict)  # ordered: deterministic
 
-    def minus(a: dict, b: dict, f: int) -> dict:  # type: ignore[type-arg]
+    def minus(a: dict, b: dict, f: int, owner: str | None = None) -> None:  # type: ignore[type-arg]
+        """a -= f * b, in place (with `owner`, the pivot of row `a`: `holders` follow)."""
         for key, v in b.items():
-            a[key] = (a.get(key, 0) - f * v) % _PRIME
-        return {key: v for key, v in a.items() if v}
+            value = (a.get(key, 0) - f * v) % _PRIME
+            if value:
+                if owner is not None and key not in a:
+                    holders[key][owner] = None
+                a[key] = value
+            elif key in a:
+                del a[key]
+                if owner is not None:
+                    holders[key].pop(owner, None)
 
     for row, proof in rows:
-        for pivot, (prow, pproof) in reduced.items():
+        for pivot in [key for key in row if key in reduced]:
             f = row.get(pivot)
             if f:
-                row, proof = minus(row, prow, f), minus(proof, pproof, f)
+                prow, pproof = reduced[pivot]
+                minus(row, prow, f)
+                minus(proof, pproof, f)
         if not row:
             continue
         pivot = min(row)
         inverse = pow(row[pivot], _PRIME - 2, _PRIME)
         row = {key: v * inverse % _PRIME for key, v in row.items()}
         proof = {key: v * inverse % _PRIME for key, v in proof.items()}
-        for other, (orow, oproof) in reduced.items():
+        for other in holders.pop(pivot, {}):
+            orow, oproof = reduced[other]
             f = orow.get(pivot)
             if f:
-                reduced[other] = (minus(orow, row, f), minus(oproof, proof, f))
+                minus(orow, row, f, other)
+                minus(oproof, proof, f)
+        for key in row:
+            if key != pivot:
+                holders[key][pivot] = None
         reduced[pivot] = (row, proof)
     # A pivot whose reduced row holds no other key has one value in every solution.
     return {pivot: proof for pivot, (row, proof) in reduced.items() if len(row) == 1}
@@ -185,12 +210,14 @@ def breakers(equations: Sequence[Equation], proof: dict[int, int], hidden: set[s
 
 
 def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
-            person_keys: Iterable[str] | None = None, keep: Iterable[str] = ()
-            ) -> frozenset[str]:
+            person_keys: Iterable[str] | None = None, keep: Iterable[str] = (),
+            known: frozenset[str] | set[str] = frozenset()) -> frozenset[str]:
     """Rules 1 and 2, then suppress more until no suppressed key is fixed by the equations
     (rule 3; needed where keys sit in several equations). Each round suppresses one more
     term per fixed key (the smallest positive published term of an equation through it),
-    so a grid takes a few rounds, not one per cell."""
+    so a grid takes a few rounds, not one per cell. `known` keys (see `suppress`) are
+    published values in the equations and are never picked; those of them that rules 1
+    and 2 hide (a count now small, a key hidden before) are returned hidden as well."""
     touching: dict[str, list[Equation]] = {}
     through: dict[str, list[int]] = {}  # term -> indexes of the equations through it
     for i, eq in enumerate(equations):
@@ -201,7 +228,10 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
     def rank(t: str) -> tuple:
         return (values[t] == 0, values[t], t)
 
-    hidden = set(suppress(values, equations, k, person_keys, keep))
+    start = set(suppress(values, equations, k, person_keys, keep, known))
+    shown_before = start & known
+    hidden = start - known
+    repaired = False
     while True:
         added: set[str] = set()
         # An equation with a published total whose suppressed members are all 0 pins them
@@ -210,27 +240,36 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
             members = [m for m in eq.members if m in hidden or m in added]
             if eq.total in hidden or not members or any(values[m] for m in members):
                 continue
-            positive = [m for m in eq.members if m not in hidden and values[m] > 0]
-            added.add(min(positive, key=rank) if positive else eq.total)
+            positive = [m for m in eq.members
+                        if m not in hidden and m not in known and values[m] > 0]
+            if positive:
+                added.add(min(positive, key=rank))
+            elif eq.total not in known:
+                added.add(eq.total)
         if not added:
             # Equations holding no suppressed term yet, kept up to date as terms are added.
             unopened = {i for i, eq in enumerate(equations)
                         if not any(x in hidden for x in (eq.total, *eq.members))}
-            fixed = fixed_by(equations, hidden)
+            # After a round of repairs most sets are done: look without the proofs first.
+            fixed = fixed_by(equations, hidden, prove=not repaired)
+            if fixed and repaired:
+                fixed = fixed_by(equations, hidden)
+            repaired = True
             for key in sorted(fixed):
                 # Only a term of the equations that fix the key can unfix it: one that
                 # does not cancel out of their combination.
-                pool = list(breakers(equations, fixed[key], hidden))
+                pool = list(breakers(equations, fixed[key], hidden) - known)
                 if added.intersection(pool):
                     continue  # a term added this round already undoes this proof
                 if not pool:
                     near = touching.get(key, [])
                     pool = [t for eq in near for t in (eq.total, *eq.members)
-                            if t not in hidden]
+                            if t not in hidden and t not in known]
                 if not pool:
                     pool = [t for eq in equations
                             if any(x in hidden for x in (eq.total, *eq.members))
-                            for t in (eq.total, *eq.members) if t not in hidden]
+                            for t in (eq.total, *eq.members)
+                            if t not in hidden and t not in known]
                 if pool:
                     # Prefer a term whose other equations already hold a suppressed term:
                     # it closes a cycle instead of opening a new line to protect.
@@ -239,8 +278,8 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
                     added.add(pick)
                     unopened.difference_update(through.get(pick, ()))
         if not added:
-            return frozenset(hidden)
-        hidden = set(_complete(values, equations, hidden | added))
+            return frozenset(hidden | shown_before)
+        hidden = set(_complete(values, equations, hidden | added, known))
 
 
 @dataclass(frozen=True)
@@ -257,6 +296,7 @@ def suppress_published_set(
     periods: Sequence[Period],
     k: int,
     keep: Mapping[str, Iterable[tuple[str, str]]] | None = None,
+    seen: Iterable[tuple[tuple[str, ...], Mapping[str, Mapping[str, int | float | None]]]] = (),
 ) -> dict[str, dict[str, dict[str, int | float | None]]]:
     """Suppress every person-count indicator over a set of periods published together
     (``raw[period key][indicator code][cell]``), so that no suppressed cell can be worked
@@ -264,42 +304,148 @@ def suppress_published_set(
     indicator equals the sum of its months, a `last` quarter equals its last month.
     `keep[period key]`: (indicator, cell) pairs an earlier version of that period (through
     the same month) suppressed; they stay suppressed, so that re-running the set as months
-    go by only ever hides more, and a version never shows what an older one hid."""
+    go by only ever hides more, and a version never shows what an older one hid.
+    `seen`: what earlier versions showed, as (months the table covers, its values with
+    None where hidden), any period of the year and any version; a reader keeps them (see
+    `known_figures`)."""
     from .indicators import BY_CODE, TOTAL
 
     published: dict[str, dict[str, dict[str, int | float | None]]] = {p.key: {} for p in periods}
     codes = list(next(iter(raw.values())).keys()) if raw else []
+    span_of = {p.months or (p.key,): p.key for p in periods}
+    seen = list(seen)
+    kept_by_code: dict[str, set[str]] = defaultdict(set)
+    for key, pairs in (keep or {}).items():
+        for c, cell in pairs:
+            kept_by_code[c].add(f"{key}|{cell}")
+    # The keys and equations of a shape of table (its cells, its aggregation) are the same
+    # for every indicator of that shape: made once per set.
+    shapes: dict[tuple, tuple[list[tuple[str, str, str]], list[Equation]]] = {}
     for code in codes:
         indicator = BY_CODE[code]
         if not indicator.counts_persons:
             for p in periods:
                 published[p.key][code] = dict(raw[p.key][code])
             continue
-        values: dict[str, int] = {}
-        equations: list[Equation] = []
-        for p in periods:
-            cells = raw[p.key][code]
-            for cell, value in cells.items():
-                values[f"{p.key}|{cell}"] = int(value)
-            if indicator.has_total and len(cells) > 1:
-                equations.append(Equation(f"{p.key}|{TOTAL}", tuple(
-                    f"{p.key}|{c}" for c in cells if c != TOTAL)))
-            if p.months and indicator.additive_in_year:
-                for cell in cells:
-                    equations.append(Equation(f"{p.key}|{cell}", tuple(
-                        f"{m}|{cell}" for m in p.months)))
-            elif p.months and indicator.aggregation == "last":
-                for cell in cells:
-                    equations.append(Equation(f"{p.key}|{cell}", (f"{p.months[-1]}|{cell}",)))
+        kept = kept_by_code.get(code, set())
+        if not kept and not any(0 < v < k for p in periods for v in raw[p.key][code].values()):
+            # Nothing small and nothing hidden before: nothing to hide (rules 1 to 3 start
+            # from the small and the kept cells).
+            for p in periods:
+                published[p.key][code] = dict(raw[p.key][code])
+            continue
+        additive = indicator.additive_in_year
+        last = indicator.aggregation == "last"
+        shape = (tuple(tuple(raw[p.key][code]) for p in periods), indicator.has_total,
+                 additive, last)
+        if shape not in shapes:
+            keys: list[tuple[str, str, str]] = []
+            shape_equations: list[Equation] = []
+            for p in periods:
+                cells = raw[p.key][code]
+                keys += [(p.key, cell, f"{p.key}|{cell}") for cell in cells]
+                if indicator.has_total and len(cells) > 1:
+                    shape_equations.append(Equation(f"{p.key}|{TOTAL}", tuple(
+                        f"{p.key}|{c}" for c in cells if c != TOTAL)))
+                if p.months and additive:
+                    for cell in cells:
+                        shape_equations.append(Equation(f"{p.key}|{cell}", tuple(
+                            f"{m}|{cell}" for m in p.months)))
+                elif p.months and last:
+                    for cell in cells:
+                        shape_equations.append(Equation(f"{p.key}|{cell}",
+                                                        (f"{p.months[-1]}|{cell}",)))
+            shapes[shape] = (keys, shape_equations)
+        keys, shape_equations = shapes[shape]
+        values: dict[str, int] = {name: int(raw[pk][code][cell]) for pk, cell, name in keys}
+        equations = list(shape_equations)
         # Without cross-period equations every key sits in one equation at most, where
         # rules 1 and 2 are enough; the grid of an additive or `last` indicator needs rule 3.
-        crossed = indicator.additive_in_year or indicator.aggregation == "last"
-        kept = {f"{key}|{cell}" for key, pairs in (keep or {}).items()
-                for c, cell in pairs if c == code}
-        hidden = (protect(values, equations, k, keep=kept) if crossed
-                  else suppress(values, equations, k, keep=kept))
+        crossed = additive or last
+        known = known_figures(code, raw, span_of, seen, values, equations, additive, last)
+        hidden = (protect(values, equations, k, keep=kept, known=known) if crossed
+                  else suppress(values, equations, k, keep=kept, known=known))
         for p in periods:
             published[p.key][code] = {
                 cell: (None if f"{p.key}|{cell}" in hidden else value)
                 for cell, value in raw[p.key][code].items()}
     return published
+
+
+def known_figures(code: str, raw: Mapping[str, Mapping[str, Mapping[str, int | float]]],
+                  span_of: Mapping[tuple[str, ...], str],
+                  seen: Sequence[tuple[tuple[str, ...],
+                                       Mapping[str, Mapping[str, int | float | None]]]],
+                  values: dict[str, int], equations: list[Equation], additive: bool,
+                  last: bool) -> set[str]:
+    """The keys of one indicator's published set that a reader who kept every earlier
+    version knows already, and the equations those versions add (appended to `equations`,
+    their known figures to `values`). An earlier figure still true of the present data:
+
+    - of a table in the set (the same months): that key is known, so hiding it now as a
+      complement would protect nothing;
+    - of a `last` table the set no longer holds (a quarter or year through an earlier
+      month): it is that month's value, known;
+    - of an additive one: a known total of its months (the year through May, while June is
+      hidden, gives June as the year through June minus it). Only an equation with a key
+      that is not known can teach anything, so only those are added.
+
+    A figure a late correction made untrue describes data that no longer exist. `distinct`
+    tables of other spans give only inequalities, which pin no key the equations leave
+    free in practice (tests/reports/test_versions.py checks)."""
+    known: set[str] = set()
+    old: set[tuple[tuple[str, ...], str, int | float]] = set()
+    for months, figures in seen:
+        cells = figures.get(code)
+        if not cells:
+            continue
+        key = span_of.get(months)
+        if key is not None:
+            now = raw[key][code]
+            known.update(f"{key}|{cell}" for cell, v in cells.items()
+                         if v is not None and now.get(cell) == v)
+        elif last:
+            now = raw[months[-1]][code]
+            known.update(f"{months[-1]}|{cell}" for cell, v in cells.items()
+                         if v is not None and now.get(cell) == v)
+        elif additive and all(m in raw for m in months):
+            for cell, v in cells.items():
+                if v is not None:
+                    old.add((months, cell, v))
+    # Figures of spans that start in the same month (the year through January, through
+    # February, ...) are replaced by their differences, an equivalent system with one
+    # month or a few in each equation: the year through June minus the year through May
+    # is June. Then an equation whose terms are all known but one makes that one known,
+    # and only equations with two unknown terms or more are added.
+    chains: dict[tuple[str, str], dict[str, tuple[tuple[str, ...], int]]] = defaultdict(dict)
+    for months, cell, v in sorted(old):
+        members = tuple(f"{m}|{cell}" for m in months)
+        if sum(values[m] for m in members) == v:  # still true of the present data
+            chains[(months[0], cell)][months[-1]] = (months, int(v))
+    pending: list[tuple[tuple[str, ...], int]] = []
+    for (_, cell), by_end in chains.items():
+        done: tuple[str, ...] = ()
+        total = 0
+        for end in sorted(by_end):
+            months, v = by_end[end]
+            pending.append((tuple(f"{m}|{cell}" for m in months[len(done):]), v - total))
+            done, total = months, v
+    while True:
+        left: list[tuple[tuple[str, ...], int]] = []
+        learned = False
+        for members, v in pending:
+            unknown = [m for m in members if m not in known]
+            if len(unknown) == 1:
+                known.add(unknown[0])
+                learned = True
+            elif unknown:
+                left.append((members, v))
+        pending = left
+        if not learned:
+            break
+    for members, v in pending:
+        name = f"{members[0]}..{members[-1]}"
+        values[name] = v
+        known.add(name)
+        equations.append(Equation(name, members))
+    return known

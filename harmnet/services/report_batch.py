@@ -30,8 +30,10 @@ from ..models import Department, PeerGroup, ReportSnapshot
 from .reports import (
     Span,
     Values,
+    changed_set,
     closed_through,
     compute_set,
+    earlier_figures,
     latest_versions,
     published_set,
     record_created,
@@ -168,14 +170,20 @@ def store_all(setups: dict[int, GroupSetup], values: dict[int, dict[str, Values]
         select(ReportSnapshot.group_id, ReportSnapshot.period, ReportSnapshot.id)
         .where(ReportSnapshot.group_id.in_(list(values)), ReportSnapshot.period.in_(keys))
         .order_by(ReportSnapshot.version))}  # the last id per key is the latest version's
+    spans = {gid: published_set(months.get(gid, month) if months else month,
+                                setups[gid].fy_start_month) for gid in values}
+    # What earlier versions showed, for the groups whose set goes through the suppression
+    # again (one statement for all of them; none on a run where nothing moved).
+    changed = [gid for gid in sorted(values) if changed_set(
+        gid, setups[gid].department_id, spans[gid], values[gid], setups[gid].threshold, latest)]
+    seen = earlier_figures(changed, keys, {gid: setups[gid].fy_start_month for gid in changed},
+                           {gid: spans[gid][-1].through for gid in changed})
     stored: list[tuple[int, Span, ReportSnapshot | None]] = []
     for gid in sorted(values):
         setup = setups[gid]
-        spans = published_set(months.get(gid, month) if months else month,
-                              setup.fy_start_month)
         stored += [(gid, span, snap) for snap, span in store_set(
-            gid, setup.department_id, spans, values[gid], setup.threshold, reason, latest,
-            record=False)]
+            gid, setup.department_id, spans[gid], values[gid], setup.threshold, reason, latest,
+            record=False, seen=seen.get(gid, []), fy_start_month=setup.fy_start_month)]
     # Every new version of every group in one flush (one multi-row INSERT), then their
     # audit events in another.
     record_created([snap for _, _, snap in stored if snap is not None])

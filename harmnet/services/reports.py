@@ -612,12 +612,18 @@ def latest_snapshot(group_id: int, period: str) -> ReportSnapshot | None:
     )
 
 
+Seen = list[tuple[tuple[str, ...], dict[str, dict[str, float | None]]]]
+
+
 def publish(spans: Sequence[Span], raw: dict[str, Values], k: int,
-            keep: dict[str, set[tuple[str, str]]] | None = None) -> dict[str, dict]:
+            keep: dict[str, set[tuple[str, str]]] | None = None, seen: Seen = ()  # type: ignore[assignment]
+            ) -> dict[str, dict]:
     """The payloads the department sees for a published set: suppressed across periods
-    (`keep`: cells earlier versions hid, which stay hidden)."""
+    (`keep`: cells earlier versions hid, which stay hidden; `seen`: what every earlier
+    version showed, see `earlier_figures`)."""
     periods = [Period(s.key, tuple(s.months) if s.kind != "month" else ()) for s in spans]
-    published = suppress_published_set({s.key: raw[s.key] for s in spans}, periods, k, keep)
+    published = suppress_published_set({s.key: raw[s.key] for s in spans}, periods, k, keep,
+                                       seen)
     return {s.key: {"schema": SCHEMA_VERSION, "period": s.key, "period_type": s.kind,
                     "first": s.first, "through": s.through, "threshold": k,
                     "values": published[s.key]} for s in spans}
@@ -688,25 +694,103 @@ def latest_versions(group_ids: Sequence[int], keys: Sequence[str]
     }
 
 
+_PERSON_FIGURES = [(i, code, cell) for i, (code, cell) in enumerate(indicators.figure_layout())
+                   if indicators.BY_CODE[code].counts_persons]
+
+
+def earlier_figures(group_ids: Sequence[int], keys: Sequence[str], fy_start_month: dict[int, int],
+                    through: dict[int, str]) -> dict[int, Seen]:
+    """What the versions of the quarters and years among `keys` through an earlier month
+    than `through[group]` showed of each group's person counts (the quarter to date and the
+    year to date as each month closed, and the versions late corrections replaced), in one
+    statement for all groups (their figure arrays, not the JSON payloads): for each group,
+    (months the table covered, its values with None where hidden), one entry per distinct
+    table. A department keeps what it read: the suppression takes what is still true of
+    them as known (`harmnet.suppression.known_figures`); see `seen_figures`."""
+    out: dict[int, Seen] = defaultdict(list)
+    if not group_ids:
+        return out
+    rows = db.session.execute(
+        select(ReportSnapshot.group_id, ReportSnapshot.period, ReportSnapshot.period_type,
+               ReportSnapshot.through, ReportSnapshot.figures,
+               case((ReportSnapshot.figures.is_(None), ReportSnapshot.payload)))
+        .where(ReportSnapshot.group_id.in_(list(group_ids)),
+               ReportSnapshot.period.in_(list(keys)), ReportSnapshot.period_type != "month")
+        .order_by(ReportSnapshot.group_id, ReportSnapshot.period, ReportSnapshot.version))
+    done: set[tuple] = set()
+    for gid, period, kind, last, figures, payload in rows:
+        if last is None or last >= through[gid] or (kind == "quarter"
+                                                     and int(last[5:7]) % 3 == 0):
+            continue  # a period's versions through its current month: see `seen_figures`
+        key = (gid, period, last, tuple(figures) if figures is not None else None)
+        if figures is not None and key in done:
+            continue  # the same table shown again (another department, a re-run)
+        done.add(key)
+        span = quarter_span(last) if kind == "quarter" else year_span(last, fy_start_month[gid])
+        values: dict[str, dict[str, float | None]] = defaultdict(dict)
+        if figures is not None:
+            n = len(figures)
+            for i, code, cell in _PERSON_FIGURES:
+                if i < n:
+                    values[code][cell] = figures[i]
+        else:
+            for code, cells in (payload or {}).get("values", {}).items():
+                values[code] = dict(cells)
+        out[gid].append((tuple(span.months), values))
+    return out
+
+
+def seen_figures(group_id: int, spans: Sequence[Span], latest: dict, earlier: Seen) -> Seen:
+    """What a department was shown that the suppression of `spans` must take as known: the
+    latest version of each period through the same month (a figure it shows, unchanged,
+    cannot protect another: and the suppression never hides again a figure shown with the
+    same value, so older versions of the same table show nothing more unless the data
+    moved in between) and the quarters and years to earlier months (`earlier_figures`)."""
+    out: Seen = [(tuple(s.months), latest[(group_id, s.key)][4].get("values", {}))
+                 for s in spans if (group_id, s.key) in latest
+                 and latest[(group_id, s.key)][3] == s.through]
+    return out + list(earlier)
+
+
 def store_set(group_id: int, department_id: int, spans: Sequence[Span], raw: dict[str, Values],
-              k: int, reason: str, latest: dict | None = None, record: bool = True
+              k: int, reason: str, latest: dict | None = None, record: bool = True,
+              seen: Seen | None = None, fy_start_month: int = 1
               ) -> list[tuple[ReportSnapshot | None, Span]]:
     """Suppress a published set and add a version of every period whose payload changed
     (None for the others). With `record` False the new snapshots are only added to the
     session: the caller flushes and records them (`record_created`), many groups at once.
+    `seen`: what the quarters and years to an earlier month showed (`earlier_figures`;
+    read here when None).
     Flushes, never commits."""
     if latest is None:
         latest = latest_versions([group_id], [s.key for s in spans])
-    keep = {s.key: still_hidden(latest[(group_id, s.key)][4], raw[s.key]) for s in spans
-            if (group_id, s.key) in latest and latest[(group_id, s.key)][3] == s.through}
-    if unchanged_set(group_id, department_id, spans, raw, k, latest, keep):
+    if not changed_set(group_id, department_id, spans, raw, k, latest):
         return [(None, span) for span in spans]
-    payloads = publish(spans, raw, k, keep)
+    keep = kept_hidden(group_id, spans, raw, latest)
+    if seen is None:
+        seen = earlier_figures([group_id], [s.key for s in spans], {group_id: fy_start_month},
+                               {group_id: spans[-1].through}).get(group_id, [])
+    payloads = publish(spans, raw, k, keep, seen_figures(group_id, spans, latest, seen))
     out = [(new_version(group_id, department_id, span, payloads[span.key], reason,
                         latest.get((group_id, span.key))), span) for span in spans]
     if record:
         record_created([snap for snap, _ in out if snap is not None])
     return out
+
+
+def kept_hidden(group_id: int, spans: Sequence[Span], raw: dict[str, Values], latest: dict
+                ) -> dict[str, set[tuple[str, str]]]:
+    """Per period, the cells its latest version (through the same month) hid that stay
+    hidden (`still_hidden`)."""
+    return {s.key: still_hidden(latest[(group_id, s.key)][4], raw[s.key]) for s in spans
+            if (group_id, s.key) in latest and latest[(group_id, s.key)][3] == s.through}
+
+
+def changed_set(group_id: int, department_id: int, spans: Sequence[Span],
+                raw: dict[str, Values], k: int, latest: dict) -> bool:
+    """Whether the set must go through the suppression again (not `unchanged_set`)."""
+    keep = kept_hidden(group_id, spans, raw, latest)
+    return not unchanged_set(group_id, department_id, spans, raw, k, latest, keep)
 
 
 def unchanged_set(group_id: int, department_id: int, spans: Sequence[Span],
@@ -766,10 +850,11 @@ def close_month(group_id: int, month: str, reason: str = "monthly"
     group = db.session.get(PeerGroup, group_id)
     if group is None:
         raise ValueError("unknown group")
-    k, _ = _group_setup(group)
+    k, fy = _group_setup(group)
     spans, raw = compute_group_set(group_id, month)
     out: list[tuple[ReportSnapshot, bool]] = []
-    for snap, span in store_set(group.id, group.department_id, spans, raw, k, reason):
+    for snap, span in store_set(group.id, group.department_id, spans, raw, k, reason,
+                                fy_start_month=fy):
         if snap is not None:
             out.append((snap, True))
         else:
