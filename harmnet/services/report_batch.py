@@ -30,7 +30,6 @@ from ..models import Department, PeerGroup, ReportSnapshot
 from .reports import (
     Span,
     Values,
-    changed_set,
     closed_through,
     compute_set,
     earlier_figures,
@@ -38,6 +37,7 @@ from .reports import (
     published_set,
     record_created,
     store_set,
+    to_suppress,
 )
 
 #: Tables the reports role may read (SELECT only): what the indicators and the setup read.
@@ -174,16 +174,21 @@ def store_all(setups: dict[int, GroupSetup], values: dict[int, dict[str, Values]
                                 setups[gid].fy_start_month) for gid in values}
     # What earlier versions showed, for the groups whose set goes through the suppression
     # again (one statement for all of them; none on a run where nothing moved).
-    changed = [gid for gid in sorted(values) if changed_set(
-        gid, setups[gid].department_id, spans[gid], values[gid], setups[gid].threshold, latest)]
+    keep = {gid: to_suppress(gid, setups[gid].department_id, spans[gid], values[gid],
+                             setups[gid].threshold, latest) for gid in sorted(values)}
+    changed = [gid for gid, kept in keep.items() if kept is not None]
     seen = earlier_figures(changed, keys, {gid: setups[gid].fy_start_month for gid in changed},
                            {gid: spans[gid][-1].through for gid in changed})
     stored: list[tuple[int, Span, ReportSnapshot | None]] = []
     for gid in sorted(values):
         setup = setups[gid]
+        if keep[gid] is None:
+            stored += [(gid, span, None) for span in spans[gid]]
+            continue
         stored += [(gid, span, snap) for snap, span in store_set(
             gid, setup.department_id, spans[gid], values[gid], setup.threshold, reason, latest,
-            record=False, seen=seen.get(gid, []), fy_start_month=setup.fy_start_month)]
+            record=False, seen=seen.get(gid, []), fy_start_month=setup.fy_start_month,
+            keep=keep[gid])]
     # Every new version of every group in one flush (one multi-row INSERT), then their
     # audit events in another.
     record_created([snap for _, _, snap in stored if snap is not None])

@@ -754,19 +754,21 @@ def seen_figures(group_id: int, spans: Sequence[Span], latest: dict, earlier: Se
 
 def store_set(group_id: int, department_id: int, spans: Sequence[Span], raw: dict[str, Values],
               k: int, reason: str, latest: dict | None = None, record: bool = True,
-              seen: Seen | None = None, fy_start_month: int = 1
+              seen: Seen | None = None, fy_start_month: int = 1,
+              keep: dict[str, set[tuple[str, str]]] | None = None
               ) -> list[tuple[ReportSnapshot | None, Span]]:
     """Suppress a published set and add a version of every period whose payload changed
     (None for the others). With `record` False the new snapshots are only added to the
     session: the caller flushes and records them (`record_created`), many groups at once.
     `seen`: what the quarters and years to an earlier month showed (`earlier_figures`;
-    read here when None).
+    read here when None). `keep`: what `to_suppress` found, when the caller asked it.
     Flushes, never commits."""
     if latest is None:
         latest = latest_versions([group_id], [s.key for s in spans])
-    if not changed_set(group_id, department_id, spans, raw, k, latest):
+    if keep is None:
+        keep = to_suppress(group_id, department_id, spans, raw, k, latest)
+    if keep is None:
         return [(None, span) for span in spans]
-    keep = kept_hidden(group_id, spans, raw, latest)
     if seen is None:
         seen = earlier_figures([group_id], [s.key for s in spans], {group_id: fy_start_month},
                                {group_id: spans[-1].through}).get(group_id, [])
@@ -786,11 +788,13 @@ def kept_hidden(group_id: int, spans: Sequence[Span], raw: dict[str, Values], la
             if (group_id, s.key) in latest and latest[(group_id, s.key)][3] == s.through}
 
 
-def changed_set(group_id: int, department_id: int, spans: Sequence[Span],
-                raw: dict[str, Values], k: int, latest: dict) -> bool:
-    """Whether the set must go through the suppression again (not `unchanged_set`)."""
+def to_suppress(group_id: int, department_id: int, spans: Sequence[Span],
+                raw: dict[str, Values], k: int, latest: dict
+                ) -> dict[str, set[tuple[str, str]]] | None:
+    """None when publishing the set again would give its latest payloads (`unchanged_set`),
+    else the cells that stay hidden (`kept_hidden`), for the suppression."""
     keep = kept_hidden(group_id, spans, raw, latest)
-    return not unchanged_set(group_id, department_id, spans, raw, k, latest, keep)
+    return None if unchanged_set(group_id, department_id, spans, raw, k, latest, keep) else keep
 
 
 def unchanged_set(group_id: int, department_id: int, spans: Sequence[Span],
