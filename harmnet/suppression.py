@@ -133,16 +133,20 @@ def determined(equations: Sequence[Equation], hidden: Iterable[str]) -> set[str]
     return set(fixed_by(equations, hidden))
 
 
-def fixed_by(equations: Sequence[Equation], hidden: Iterable[str], prove: bool = True
-             ) -> dict[str, dict[int, int]]:
+def fixed_by(equations: Sequence[Equation], hidden: Iterable[str], prove: bool = True,
+             only: set[int] | None = None) -> dict[str, dict[int, int]]:
     """Each suppressed key the published equations fix (see `determined`), with the proof:
     coefficients of the equations (by index) whose combination, over the suppressed keys,
     is that key alone. Suppressing one more term that this combination does not cancel
     (`breakers`) undoes that proof. With `prove` False the proofs are left empty (half the
-    work: enough to learn whether any key is fixed)."""
+    work: enough to learn whether any key is fixed). `only`: the indexes of the equations to
+    look at (whole connected parts of the system: a key's fate depends on its part only).
+    """
     hidden = set(hidden)
     rows: list[tuple[dict[str, int], dict[int, int]]] = []
     for i, eq in enumerate(equations):
+        if only is not None and i not in only:
+            continue
         row: dict[str, int] = {}
         for key, coef in ((eq.total, 1), *((m, -1) for m in eq.members)):
             if key in hidden:
@@ -228,10 +232,30 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
     def rank(t: str) -> tuple:
         return (values[t] == 0, values[t], t)
 
+    def part(keys: set[str]) -> set[int]:
+        """The equations connected to `keys` through suppressed keys."""
+        found: set[int] = set()
+        stack, reached = list(keys), set(keys)
+        while stack:
+            for i in through.get(stack.pop(), ()):
+                if i in found:
+                    continue
+                found.add(i)
+                eq = equations[i]
+                for t in (eq.total, *eq.members):
+                    if t in hidden and t not in reached:
+                        reached.add(t)
+                        stack.append(t)
+        return found
+
     start = set(suppress(values, equations, k, person_keys, keep, known))
     shown_before = start & known
     hidden = start - known
     repaired = False
+    # After the first elimination, only the parts of the system that changed since (keys
+    # suppressed since, keys found fixed) are eliminated again: suppressing more never
+    # fixes a key of a part it does not touch.
+    since: set[str] | None = None
     while True:
         added: set[str] = set()
         # An equation with a published total whose suppressed members are all 0 pins them
@@ -251,10 +275,12 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
             unopened = {i for i, eq in enumerate(equations)
                         if not any(x in hidden for x in (eq.total, *eq.members))}
             # After a round of repairs most sets are done: look without the proofs first.
-            fixed = fixed_by(equations, hidden, prove=not repaired)
+            only = None if since is None else part(since)
+            fixed = fixed_by(equations, hidden, prove=not repaired, only=only)
             if fixed and repaired:
-                fixed = fixed_by(equations, hidden)
+                fixed = fixed_by(equations, hidden, only=only)
             repaired = True
+            since = set(fixed)
             for key in sorted(fixed):
                 # Only a term of the equations that fix the key can unfix it: one that
                 # does not cancel out of their combination.
@@ -279,7 +305,10 @@ def protect(values: Mapping[str, int], equations: Sequence[Equation], k: int,
                     unopened.difference_update(through.get(pick, ()))
         if not added:
             return frozenset(hidden | shown_before)
+        before = hidden
         hidden = set(_complete(values, equations, hidden | added, known))
+        if since is not None:
+            since |= hidden - before
 
 
 @dataclass(frozen=True)
