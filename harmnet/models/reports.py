@@ -29,7 +29,10 @@ class ReportSnapshot(db.Model):
     __tablename__ = "report_snapshots"
     __table_args__ = (
         UniqueConstraint("group_id", "period", "version"),
-        Index("ix_report_snapshots_department_id_period", "department_id", "period"),
+        # The dashboard's headline sums, newest-version check and row-level security read
+        # only these columns: index-only scans (migration 0018).
+        Index("ix_report_snapshots_period_department_id", "period", "department_id",
+              postgresql_include=["group_id", "version", "through", "headline"]),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
