@@ -82,8 +82,8 @@ def home():  # type: ignore[no-untyped-def]
     subtree = department_subtree_ids(g.department.id)
     # The period's own snapshots: a quarter or a year of a person count is computed for
     # that period by each group, never added up from months. Summed in SQL (glance).
-    current = glance.current_meta(g.department.id, span.key)
-    through = service.covered_through(current)
+    cover = glance.coverage(g.department.id, span.key, subtree)
+    through = cover.through
     totals = glance.period_totals(g.department.id, span.key, subtree)
     compared = glance.comparisons(span, through, fy)
     months = glance.spark_months(span)
@@ -116,8 +116,8 @@ def home():  # type: ignore[no-untyped-def]
         groups=groups, group_count=count,
         spec=spec, span=span, choices=period_choices(spec),
         totals=totals, cards=cards, months=months, compared=compared,
-        locale=page_locale(), expected=count, received=len(current),
-        through=through, revised=service.revisions(current),
+        locale=page_locale(), expected=count, received=cover.received,
+        through=through, revised=cover.revised,
         cell_label=indicators.cell_label,
     )
 

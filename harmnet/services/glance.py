@@ -40,7 +40,16 @@ from .. import indicators
 from ..access import department_subtree_ids
 from ..extensions import db
 from ..models import ReportSnapshot
-from .reports import Cell, Span, Totals, add_months, months_between, parse_spec
+from .reports import (
+    Cell,
+    Revision,
+    Span,
+    Totals,
+    add_months,
+    months_between,
+    parse_spec,
+    revisions,
+)
 
 #: A snapshot's figure array, as PostgreSQL holds it.
 FLOATS = ARRAY(DOUBLE_PRECISION())
@@ -60,15 +69,13 @@ class Wanted:
 
 
 @dataclass(frozen=True)
-class Meta:
-    """A current snapshot without its payload (what the dashboard says about reports)."""
+class Coverage:
+    """What the dashboard says about a period's reports: how many groups sent one, the
+    last month they cover, and the current ones that revise an earlier version."""
 
-    group_id: int
-    period: str
-    version: int
+    received: int
     through: str | None
-    changed: list | None
-    generated_at: object
+    revised: list[Revision]
 
 
 def _among(column, values: Sequence, item_type):  # type: ignore[no-untyped-def]
@@ -105,13 +112,18 @@ def _is_pg() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def current_meta(department_id: int, key: str) -> list[Meta]:
-    """The current snapshots of one period, without their payloads."""
-    stmt = _selection(department_subtree_ids(department_id), [Wanted(key)])
-    sq = stmt.subquery()
-    return [Meta(*row) for row in db.session.execute(
-        select(sq.c.group_id, sq.c.period, sq.c.version, sq.c.through, sq.c.changed,
-               sq.c.generated_at))]
+def coverage(department_id: int, key: str, subtree: list[int] | None = None) -> Coverage:
+    """The current snapshots of one period, counted in SQL; only the revisions among them
+    (a handful) come back as rows."""
+    subtree = subtree if subtree is not None else department_subtree_ids(department_id)
+    sq = _selection(subtree, [Wanted(key)]).subquery()
+    received, through = db.session.execute(
+        select(func.count(), func.max(func.coalesce(sq.c.through, sq.c.period)))).one()
+    revised = select(sq.c.group_id, sq.c.version, sq.c.generated_at, sq.c.changed).where(
+        sq.c.changed.is_not(None))
+    if _is_pg():  # a first version's `changed` is JSON null; revisions() drops the rest
+        revised = revised.where(func.jsonb_typeof(sq.c.changed) == "array")
+    return Coverage(received, through, revisions(db.session.execute(revised)))
 
 
 def _sum_arrays(selection, column: str, length: int, by_period: bool

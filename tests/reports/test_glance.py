@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from harmnet.department.charts import sparkline
-from harmnet.models import Department
+from harmnet.models import Department, ReportSnapshot
 from harmnet.services import glance, reports
 from harmnet.services.reports import Cell
 from tests.support import login
@@ -118,6 +118,83 @@ def test_sql_sums_equal_the_python_sums(months, db):  # type: ignore[no-untyped-
         python = reports.totals(reports.current_snapshots(hn.id, [key]))
         assert glance.period_totals(hn.id, key).cells == python.cells, key
         assert heads[key] == {code: python.headline(code) for code in python.cells}, key
+
+
+@pytest.fixture
+def revised(db, make_department, make_group, builder):  # type: ignore[no-untyped-def]
+    """A first quarter of 2024 closed month by month by two groups of hn's subtree (one in
+    a district below it), with hidden cells in some months, then a late correction of
+    February in one of them (new versions of February, the quarter and the year); and a
+    group of another department that must never count."""
+    make_department("hn", "Hà Nội")
+    make_department("hn-bd", "Ba Đình", parent="hn")
+    make_department("hcm", "Hồ Chí Minh")
+    sen = make_group("hoa-sen", department="hn", name="CLB Hoa Sen")
+    lan = make_group("hoa-lan", department="hn-bd", name="CLB Hoa Lan")
+    far = make_group("far-away", department="hcm", name="Nhóm Xa")
+    people = {sen: {1: 8, 2: 3, 3: 6}, lan: {1: 2, 2: 7, 3: 5}, far: {1: 9, 2: 9, 3: 9}}
+    for group, by_month in people.items():
+        b = builder(group)
+        for month, n in by_month.items():
+            for i in range(n):
+                on = date(2024, month, 2 + i)
+                k = b.contact(on, b.client("F" if i % 2 else "M", "18-24", on), condoms=i)
+                if i % 2:
+                    b.referral(k, "hiv_test" if i % 3 else "sti_care", on)
+    db.session.commit()
+    for month in ("2024-01", "2024-02", "2024-03"):
+        for group in people:
+            reports.close_month(group.id, month)
+        db.session.commit()
+    b = builder(sen)  # the late correction: two more people in February
+    for i in range(2):
+        b.contact(date(2024, 2, 20 + i), b.client("F", "25-34", date(2024, 2, 20 + i)))
+    db.session.commit()
+    reports.close_month(sen.id, "2024-03", "revision")
+    db.session.commit()
+    return db.session.scalar(select(Department).where(Department.code == "hn"))
+
+
+def _current(subtree: list[int], key: str, through: str | None = None
+             ) -> list[ReportSnapshot]:
+    """The current snapshots of `key`, picked in Python: each group's newest version that
+    covers no later than `through`."""
+    newest: dict[int, ReportSnapshot] = {}
+    for s in reports.db.session.scalars(select(ReportSnapshot).where(
+            ReportSnapshot.department_id.in_(subtree), ReportSnapshot.period == key)):
+        if (through is None or (s.through or s.period) <= through) and (
+                s.group_id not in newest or s.version > newest[s.group_id].version):
+            newest[s.group_id] = s
+    return list(newest.values())
+
+
+def test_the_dashboard_sums_equal_the_python_sums_across_versions(revised, db):  # type: ignore[no-untyped-def]
+    from harmnet.access import department_subtree_ids
+
+    subtree = department_subtree_ids(revised.id)
+    keys = ["2024-01", "2024-02", "2024-03", "2024-Q1", "2024", "2023"]
+    heads = glance.headlines(revised.id, [glance.Wanted(k) for k in keys])  # one statement
+    # A period so far as it stood when an earlier month closed: older versions.
+    limited = [glance.Wanted("2024", "2024-02"), glance.Wanted("2024-Q1", "2024-01")]
+    for w in [*(glance.Wanted(k) for k in keys), *limited]:
+        snapshots = _current(subtree, w.key, w.through)
+        python = reports.totals(snapshots)
+        expected = {code: python.headline(code) for code in python.cells}
+        got = heads[w.key] if w.through is None else glance.headlines(revised.id, [w])[w.key]
+        assert got == expected, w
+        if w.through is None:
+            assert glance.period_totals(revised.id, w.key).cells == python.cells, w.key
+            cover = glance.coverage(revised.id, w.key)
+            assert cover == glance.Coverage(len(snapshots), reports.covered_through(snapshots),
+                                            reports.revisions(snapshots)), w.key
+    assert glance.headlines(revised.id, limited[:1])["2024"] != heads["2024"]
+    # What the page shows: the revision counted once per group, hidden cells marked.
+    cover = glance.coverage(revised.id, "2024-Q1")
+    assert cover.received == 2 and cover.through == "2024-03"
+    assert [r.version for r in cover.revised] == [4]  # Jan, Feb, Mar to date, correction
+    assert any(c.suppressed for c in glance.period_totals(revised.id, "2024-02")
+               .cells["reached"].values())
+    assert glance.coverage(revised.id, "2023") == glance.Coverage(0, None, [])
 
 
 @pytest.fixture
