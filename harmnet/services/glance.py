@@ -24,7 +24,6 @@ from sqlalchemy import (
     BigInteger,
     String,
     and_,
-    any_,
     case,
     exists,
     func,
@@ -46,6 +45,7 @@ from .reports import (
     Span,
     Totals,
     add_months,
+    among,
     months_between,
     parse_spec,
     revisions,
@@ -78,14 +78,6 @@ class Coverage:
     revised: list[Revision]
 
 
-def _among(column, values: Sequence, item_type):  # type: ignore[no-untyped-def]
-    """`column IN values`; on PostgreSQL as `= ANY(one array parameter)`: a department
-    subtree of hundreds of ids as as many parameters costs more to plan than to run."""
-    if _is_pg():
-        return column == any_(literal(list(values), ARRAY(item_type)))
-    return column.in_(list(values))
-
-
 def _selection(subtree: list[int], wanted: Sequence[Wanted]):  # type: ignore[no-untyped-def]
     """The current snapshots of `wanted` in the subtree: a statement of ReportSnapshot rows
     (the newest version of each group and key within its `through` limit)."""
@@ -94,13 +86,13 @@ def _selection(subtree: list[int], wanted: Sequence[Wanted]):  # type: ignore[no
     newer = aliased(ReportSnapshot, name="newer")
     s_through = func.coalesce(ReportSnapshot.through, ReportSnapshot.period)
     n_through = func.coalesce(newer.through, newer.period)
-    conditions = [_among(ReportSnapshot.department_id, subtree, BigInteger),
-                  _among(ReportSnapshot.period, keys, String)]
+    conditions = [among(ReportSnapshot.department_id, subtree, BigInteger),
+                  among(ReportSnapshot.period, keys, String)]
     newer_conditions = [newer.group_id == ReportSnapshot.group_id,
                         newer.period == ReportSnapshot.period,
                         newer.version > ReportSnapshot.version,
-                        _among(newer.period, keys, String),
-                        _among(newer.department_id, subtree, BigInteger)]
+                        among(newer.period, keys, String),
+                        among(newer.department_id, subtree, BigInteger)]
     if limits:
         limit = case(limits, value=ReportSnapshot.period, else_=None)
         conditions.append((limit.is_(None)) | (s_through <= limit))
@@ -354,6 +346,6 @@ def groups_by_value(department_id: int, key: str, code: str):  # type: ignore[no
     return (
         select(PeerGroup)
         .outerjoin(cur, cur.c.group_id == PeerGroup.id)
-        .where(_among(PeerGroup.department_id, subtree, BigInteger))
+        .where(among(PeerGroup.department_id, subtree, BigInteger))
         .order_by(figure.desc().nulls_last(), PeerGroup.name, PeerGroup.id)
     )
