@@ -3,7 +3,9 @@
 each costs in SQL statements and bytes.
 
 Run against a database made by bench/generate.py whose months were closed by the monthly job
-(bench/aggregates.py runs it), as the app role with row-level security on, in-process:
+(bench/aggregates.py runs it), as the app role with row-level security on, in-process (a
+database generated earlier needs `flask --app wsgi db upgrade` first: the dashboard's index
+and row-level security policy come from migration 0018):
 
     .venv/bin/python bench/dashboard.py \\
         --database-url postgresql://postgres@127.0.0.1:5432/harmnet_bench --period 2026-11
