@@ -23,9 +23,13 @@ peer-educator and coordinator logins, a provider directory, two trainings a mont
 calls, pseudonymous clients (random 64-hex pseudonyms, one per client), contacts (one-to-one,
 online and small-group sessions), referrals with outcomes that depend on their age, booked
 appointments (contact values kept, encrypted, only for future ones), and their reminders.
-Group sizes are skewed (a few large groups, many small ones), activity grows through the
-year, dips at Tết and on Sundays, and runs up to today, so monthly reports and follow-up
-lists have realistic inputs. Report snapshots are left to the aggregates job.
+Group sizes are skewed (a few large groups, many small ones), activity grows through each
+calendar year, dips at Tết and on Sundays, and runs up to today, so monthly reports and
+follow-up lists have realistic inputs. Clients stay active for a while (90 days on average)
+and then move on while new ones keep arriving, so the clients a month reaches come from a
+stationary pool: with the same contacts per year, a month of the last year has about the
+same contacts, distinct clients and referrals after one year of history as after five.
+Report snapshots are left to the aggregates job.
 """
 
 from __future__ import annotations
@@ -354,7 +358,8 @@ class Group:
     contacts: int
     peer_educators: list[int] = field(default_factory=list)  # user ids
     members: list[int] = field(default_factory=list)  # active member ids
-    clients: list[int] = field(default_factory=list)
+    clients: list[int] = field(default_factory=list)  # active clients (some just expired)
+    until: list[int] = field(default_factory=list)  # each one's last active day index
     providers: dict[str, list[int]] = field(default_factory=dict)  # service -> ids
 
 
@@ -389,6 +394,8 @@ COLUMNS = {
                  " sent_at, created_at",
 }
 N = r"\N"
+#: A client's mean active span in days (exponential): about one contact a month while active.
+SPAN_DAYS = 90
 
 
 class Generator:
@@ -565,12 +572,15 @@ class Generator:
         """Clients, contacts, referrals, appointments, reminders: day by day, all groups."""
         rnd = self.rnd
         n_days = len(self.days)
-        # Daily activity: the programme grows ~40% over the year, dips at Tết (late Jan to
-        # mid Feb) and on Sundays.
+        # Daily activity: grows ~40% through each calendar year (the yearly plan restarts in
+        # January), dips at Tết (late Jan to mid Feb) and on Sundays. A function of the date
+        # alone, so every year of a longer history has the same shape and a given month the
+        # same share of its year's contacts, whatever came before it.
         w = np.empty(n_days)
         for i, d in enumerate(self.days):
             tet = 0.45 if (d.month == 1 and d.day >= 25) or (d.month == 2 and d.day <= 12) else 1
-            w[i] = (0.8 + 0.4 * i / n_days) * tet * (0.55 if d.weekday() == 6 else 1.0)
+            through = (d.timetuple().tm_yday - 1) / 365
+            w[i] = (0.8 + 0.4 * through) * tet * (0.55 if d.weekday() == 6 else 1.0)
         w /= w.sum()
         per_day = np.stack([self.np.multinomial(g.contacts, w) for g in self.groups], axis=1)
         per_day = per_day.tolist()  # [day][group]
@@ -583,7 +593,6 @@ class Generator:
         values = [fernet.encrypt(f"09{rnd.randrange(10**8):08d}".encode()).decode()
                   for _ in range(256)]
         random_ = rnd.random
-        randrange = rnd.randrange
         getrandbits = rnd.getrandbits
         log_ = math.log
         n_ch, n_sex, n_age, n_srv, n_top = (len(CHANNELS), len(SEX), len(AGE_BANDS),
@@ -604,6 +613,7 @@ class Generator:
                 pes = grp.peer_educators
                 n_pes = len(pes)
                 clients = grp.clients
+                until = grp.until
                 for _ in range(count):
                     coid += 1
                     channel = CHANNELS[int(random_() * n_ch)]
@@ -618,18 +628,32 @@ class Generator:
                                f"\t0\t\t{getrandbits(128):032x}\t{N}\t{N}\t{created}\t"
                                f"{created}\n")
                         continue
-                    n = len(clients)
-                    if n == 0 or random_() < p_new:
+                    # A returning client is drawn from the group's active clients: each
+                    # client stays for a span of days (exponential, mean SPAN_DAYS: many come
+                    # once or twice, some for a year or more) and then moves on, so the pool
+                    # active in any month is stationary, not the whole history's clients.
+                    # Expired ones leave the list when drawn (swapped with the last).
+                    client = 0
+                    if random_() >= p_new:
+                        n = len(clients)
+                        while n:
+                            j = int(random_() * n)
+                            if until[j] >= di:
+                                client = clients[j]
+                                break
+                            n -= 1
+                            clients[j] = clients[n]
+                            until[j] = until[n]
+                            clients.pop()
+                            until.pop()
+                    if not client:
                         cid += 1
                         client = cid
                         clients.append(cid)
+                        until.append(di + int(-log_(1.0 - random_()) * SPAN_DAYS))
                         cl.add(f"{cid}\t{gid}\t{getrandbits(256):064x}\t{iso}\t"
                                f"{SEX[int(random_() * n_sex)]}\t{AGE_BANDS[int(random_() * n_age)]}"
                                f"\t{created}\n")
-                    else:
-                        # Returning clients: recent ones come back most often.
-                        k = int(-log_(1.0 - random_()) * (n * 0.3 + 1))
-                        client = clients[n - 1 - k] if k < n else clients[randrange(n)]
                     in_person = channel == "in_person"
                     condoms = int(random_() * 21) if in_person else 0
                     lubes = condoms // 2
