@@ -541,9 +541,14 @@ class Generator:
         attendances = self.streams["attendances"]
         tid = aid = 0
         days = self.days + [TODAY + timedelta(days=i) for i in range(1, 31)]
-        for grp in self.groups:
-            for day_index in range(rnd.randrange(15), len(days), 15):  # about twice a month
-                day = days[day_index]
+        # About twice a month per group, each on its own days. Written day by day, all
+        # groups interleaved (as the app would have stored them): a month's trainings and
+        # roll calls lie together on disk whatever the history before them.
+        first = [rnd.randrange(15) for _ in self.groups]
+        for day_index, day in enumerate(days):
+            for grp in self.groups:
+                if day_index < first[grp.index] or (day_index - first[grp.index]) % 15:
+                    continue
                 tid += 1
                 topic, title = TRAINING_TOPICS[rnd.randrange(len(TRAINING_TOPICS))]
                 future = day > TODAY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -88,6 +88,13 @@ class Attendance(GroupScoped, db.Model):
             ["group_id", "member_id"], ["members.group_id", "members.id"], ondelete="CASCADE"
         ),
         Index("ix_attendances_group_id_member_id", "group_id", "member_id"),
+        # The monthly report's participants: the attendances of a period's trainings, one
+        # probe per training. Deduplicated (a key per training), so it stays a fraction of
+        # the unique index's size and depth however many years of roll calls it holds
+        # (migration 0018).
+        Index("ix_attendances_group_id_training_id_attended", "group_id", "training_id",
+              postgresql_where=text("status = 'attended'"),
+              sqlite_where=text("status = 'attended'")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -51,16 +51,21 @@ REPORTS_ROLE_TABLES = ("peer_groups", "departments", "clients", "contacts", "ref
 #: memory keeps the sorts and hashes of a month of contacts off the disk.
 BATCH_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'")
 
-#: Around each persons and referrals statement. Their distinct persons come from the
-#: period's slice of ix_contacts_group_id_occurred_on_client_live, each then looked up in
-#: ix_clients_group_id_id_profile (index-only); the period's referrals come from their
-#: date indexes, each probing its contact by primary key (is it deleted?). Left alone,
-#: the planner hashes or merge-joins every client or scans every contact of the platform
-#: instead, a cost that grows with each month of history (issue 22); a nested loop costs
-#: the period's rows only.
+#: Around each persons, referrals and trainings statement. Their distinct persons come
+#: from the period's slice of ix_contacts_group_id_occurred_on_client_live, each then
+#: looked up in ix_clients_group_id_id_profile (index-only); the period's referrals come
+#: from their date indexes, each probing its contact by primary key (is it deleted?); the
+#: period's trainings from ix_trainings_group_id_starts_at, each probing its attended roll
+#: calls in ix_attendances_group_id_training_id_attended. Left alone, the planner hashes
+#: or merge-joins every client, scans every contact of the platform, or scans every
+#: training and roll call (small tables, so a scan looks cheap) instead, a cost that
+#: grows with each month of history (issue 22); index scans and a nested loop cost the
+#: period's rows only.
 PERSONS_SETTINGS = ("SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off",
+                    "SET LOCAL enable_seqscan = off",
                     "SET LOCAL max_parallel_workers_per_gather = 0")
 PERSONS_RESET = ("SET LOCAL enable_hashjoin TO DEFAULT", "SET LOCAL enable_mergejoin TO DEFAULT",
+                 "SET LOCAL enable_seqscan TO DEFAULT",
                  "SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
 
 

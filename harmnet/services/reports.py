@@ -220,8 +220,8 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
     is read once, not three times. Runs within one group's context (the
     per-group path) or on the cross-group reports connection (report_batch); the same
     statements either way. Every month of a quarter or year span must be in `spans`.
-    `persons_hints(True/False)` is called around each persons and referrals statement
-    (the batch path sets planner hints there).
+    `persons_hints(True/False)` is called around each persons, referrals and trainings
+    statement (the batch path sets planner hints there).
     """
     def persons(part, start, end, fy_start):  # type: ignore[no-untyped-def]
         if persons_hints:
@@ -267,7 +267,11 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
             persons(part, start, end, fiscal_year_start(start, fy_start_month))
         results.count_indicators(run, part, ids, start, end)
         _appointments(run, part, ids, start_utc, end_utc)
+        if persons_hints:
+            persons_hints(True)
         _trainings(run, part, ids, start_utc, end_utc)
+        if persons_hints:
+            persons_hints(False)
         _members(run, part, ids, start, end)
         stock.month_values(run, part, ids, start, end, local_now(tz).date())
         for gid in ids:
@@ -279,7 +283,11 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
         part = parts[span.key]
         start_utc, end_utc = _utc_bounds(start, end, tz)
         results.count_indicators(run, part, ids, start, end)
+        if persons_hints:
+            persons_hints(True)
         _training_participants(run, part, ids, start_utc, end_utc)
+        if persons_hints:
+            persons_hints(False)
         months = span.months
         for gid in ids:
             values = part[gid]
@@ -495,7 +503,10 @@ def _held(ids: list[int], start_utc: datetime, end_utc: datetime):  # type: igno
 
 def _trainings(run, out: dict, ids: list[int], start_utc: datetime,  # type: ignore[no-untyped-def]
                end_utc: datetime) -> None:
-    """Family 5: trainings held, their hours and distinct participants."""
+    """Family 5: trainings held, their hours and distinct participants. The period's
+    trainings come from ix_trainings_group_id_starts_at (bounded by the period's dates),
+    their attended roll calls from ix_attendances_group_id_training_id_attended, one probe
+    per training: neither reads the trainings or roll calls of other periods."""
     for gid, n, minutes in run(
         select(Training.group_id, func.count(),
                func.coalesce(func.sum(Training.duration_minutes), 0))
