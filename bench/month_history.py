@@ -9,12 +9,16 @@
         postgresql://postgres@127.0.0.1:5432/harmnet_bench_history_y1 \\
         postgresql://postgres@127.0.0.1:5432/harmnet_bench_history_y5
 
-(the same groups and contacts per year, so the closed month looks alike). For each
+(the same groups and contacts per year; the generator's clients stay active for a span of
+months and its yearly pattern follows the calendar, so a month of the last year has about
+the same contacts, distinct persons, referrals and trainings in both). For each
 database (owner URLs; the script grants the reports role as bench/aggregates.py does) it
 closes --period for every group in set-based SQL through the reports role, as the worker
 does, without writing (rolled back), and prints the SQL part's median time over --repeat
 runs; then each of the job's statements under EXPLAIN (ANALYZE, BUFFERS): its buffers and
-execution time. Goal: five years within 1.2x of one year, statement by statement.
+execution time (the statements the job runs under its index hints get them here too).
+Goal: five years within 1.2x of one year, statement by statement. Buffers are the figure
+to trust on a shared machine; times move with the load (printed).
 """
 
 from __future__ import annotations

@@ -16,9 +16,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, and_, any_, case, distinct, exists, func, literal, or_, select
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    any_,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from .. import indicators, tenancy
 from ..access import department_ancestor_ids, department_subtree_ids
@@ -385,6 +400,25 @@ def _persons(run, out: dict, ids: list[int], start: date, end: date,  # type: ig
             out[gid][code][TOTAL] += int(value)
 
 
+class month_bits(FunctionElement):  # noqa: N801 - an SQL function's name
+    """OR of the month bits of a person's contacts: bit_or on PostgreSQL, elsewhere the sum
+    of the distinct bits (the same, each bit being a power of two)."""
+
+    type = BigInteger()
+    name = "month_bits"
+    inherit_cache = True
+
+
+@compiles(month_bits)
+def _month_bits_sum(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return f"sum(DISTINCT {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(month_bits, "postgresql")
+def _month_bits_or(element, compiler, **kw):  # type: ignore[no-untyped-def]
+    return f"bit_or({compiler.process(element.clauses, **kw)})"
+
+
 def _persons_set(run, parts: dict, ids: list[int], spans: Sequence[Span],  # type: ignore[no-untyped-def]
                  fy_start_month: int) -> None:
     """Family 2 for many periods at once: unique individuals reached in each span, and in
@@ -392,35 +426,50 @@ def _persons_set(run, parts: dict, ids: list[int], spans: Sequence[Span],  # typ
 
     One statement reads the live contacts of the spans' whole stretch once, from
     ix_contacts_group_id_occurred_on_client_live (index-only, bounded by the stretch's
-    dates: months stored before it are never read), and makes one row per person with a
-    flag per span and the person's first contact date in each reporting year; each person
-    then looks up their sex and age band in ix_clients_group_id_id_profile. A person is new
-    in a month when their first live contact of its reporting year falls in that month
-    (the same as having no live contact in that year before the month), so a year's
-    first-time persons are counted in exactly one of its months."""
+    dates: months stored before it are never read), and makes one row per person holding
+    one number: a bit per calendar month of the stretch in which they had a live contact
+    (one small aggregate per person, not a flag per span: the hash of a year's persons
+    stays small); each person then looks up their sex and age band in
+    ix_clients_group_id_id_profile. A person is in a span when they have a bit of its
+    months, and new in a month when they have its bit and none of the earlier months of
+    its reporting year (the same as having no live contact in that year before the month),
+    so a year's first-time persons are counted in exactly one of its months."""
     lo = min(s.bounds[0] for s in spans)
     hi = max(s.bounds[1] for s in spans)
-    years = sorted({fiscal_year_start(s.bounds[0], fy_start_month)
-                    for s in spans if s.kind == "month"})
-    in_span = [func.max(case((and_(Contact.occurred_on >= s.bounds[0],
-                                   Contact.occurred_on < s.bounds[1]), 1), else_=0)
-                        ).label(f"in_{i}") for i, s in enumerate(spans)]
-    first_in = [func.min(case((Contact.occurred_on >= fy, Contact.occurred_on), else_=None)
-                         ).label(f"first_{j}") for j, fy in enumerate(years)]
+    months: list[date] = []  # first day of each calendar month of the stretch
+    day = lo.replace(day=1)
+    while day < hi:
+        months.append(day)
+        day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    if len(months) > 62:
+        raise ValueError("a set of periods spans more than 62 months")
+
+    def bits(first: date, end: date) -> int:
+        return sum(1 << i for i, m in enumerate(months) if first <= m < end)
+
+    def number(n: int):  # type: ignore[no-untyped-def]
+        return literal_column(f"CAST({n} AS BIGINT)")
+
+    bit = case(*[(Contact.occurred_on < (months[i + 1] if i + 1 < len(months) else hi),
+                  number(1 << i)) for i in range(len(months))])
     persons = (
-        select(Contact.group_id, Contact.client_id, *in_span, *first_in)
+        select(Contact.group_id, Contact.client_id, month_bits(bit).label("months"))
         .where(_in_period(ids, lo, hi), Contact.client_id.is_not(None))
         .group_by(Contact.group_id, Contact.client_id)
         .subquery("persons")
     )
+
+    def having(mask: int):  # type: ignore[no-untyped-def]
+        return persons.c.months.op("&", precedence=6)(number(mask)) != 0
+
     columns = []
-    for i, span in enumerate(spans):
-        flag = persons.c[f"in_{i}"]
-        columns.append(func.sum(flag))
+    for span in spans:
+        start, end = span.bounds
+        columns.append(func.sum(case((having(bits(start, end)), 1), else_=0)))
         if span.kind == "month":
-            year = years.index(fiscal_year_start(span.bounds[0], fy_start_month))
-            first = persons.c[f"first_{year}"]
-            columns.append(func.sum(case((and_(flag == 1, first >= span.bounds[0]), 1),
+            before = bits(fiscal_year_start(start, fy_start_month), start)
+            columns.append(func.sum(case((and_(having(bits(start, end)),
+                                               ~having(before) if before else true()), 1),
                                          else_=0)))
     for row in run(
         select(persons.c.group_id, Client.sex, Client.age_band, *columns)
