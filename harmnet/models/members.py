@@ -91,7 +91,7 @@ class Attendance(GroupScoped, db.Model):
         # The monthly report's participants: the attendances of a period's trainings, one
         # probe per training. Deduplicated (a key per training), so it stays a fraction of
         # the unique index's size and depth however many years of roll calls it holds
-        # (migration 0018).
+        # (migration 0019).
         Index("ix_attendances_group_id_training_id_attended", "group_id", "training_id",
               postgresql_where=text("status = 'attended'"),
               sqlite_where=text("status = 'attended'")),

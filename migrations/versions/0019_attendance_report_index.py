@@ -6,8 +6,8 @@ holds one deduplicated key per training, so a probe costs the same two pages wha
 history of roll calls the table holds (the unique index on group, training and member has
 a key per roll call and grows a level deeper with the years).
 
-Revision ID: 0018
-Revises: 0015
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-06 20:30:00
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0018'
-down_revision = '0015'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
