@@ -320,6 +320,44 @@ class Period:
     months: tuple[str, ...] = ()
 
 
+#: Persons reached over a span that starts with the reporting year (its first month, its
+#: first quarter, the year) are, cell by cell, the persons reached for the first time in
+#: each month of that span added up: the two tables are one system of equations.
+JOINED = ("reached", "reached_first_time")
+
+
+def publish_joined(codes, system, publish, periods, raw, k) -> None:  # type: ignore[no-untyped-def]
+    """Suppress the `JOINED` indicators together: their keys prefixed by their code, their
+    own equations, and ``reached[p][cell] = reached_first_time[p][cell]`` for every period
+    that starts with the year's first month."""
+    values: dict[str, int] = {}
+    equations: list[Equation] = []
+    kept: set[str] = set()
+    known: set[str] = set()
+    for code in codes:
+        own_values, own_equations, own_kept, own_known, _grid = system(code)
+        pre = f"{code}:"
+        values.update({pre + key: value for key, value in own_values.items()})
+        equations += [Equation(pre + eq.total, tuple(pre + m for m in eq.members))
+                       for eq in own_equations]
+        kept |= {pre + key for key in own_kept}
+        known |= {pre + key for key in own_known}
+    year = max(periods, key=lambda p: len(p.months or ()))  # the year to date
+    first = (year.months or (year.key,))[0]
+    reached, first_time = codes
+    for p in periods:
+        if (p.months or (p.key,))[0] != first:
+            continue
+        # Written whatever the values: the equations then do not move with the data (a set
+        # found unchanged publishes as before), and one more equation only ever hides more.
+        for cell in raw[p.key][reached]:
+            equations.append(Equation(f"{first_time}:{p.key}|{cell}",
+                                      (f"{reached}:{p.key}|{cell}",)))
+    hidden = protect(values, equations, k, keep=kept, known=known)
+    for code in codes:
+        publish(code, hidden, prefix=f"{code}:")
+
+
 def suppress_published_set(
     raw: Mapping[str, Mapping[str, Mapping[str, int | float]]],
     periods: Sequence[Period],
@@ -350,19 +388,11 @@ def suppress_published_set(
     # The keys and equations of a shape of table (its cells, its aggregation) are the same
     # for every indicator of that shape: made once per set.
     shapes: dict[tuple, tuple[list[tuple[str, str, str]], list[Equation]]] = {}
-    for code in codes:
+    def system(code: str) -> tuple[dict[str, int], list[Equation], set[str], set[str], bool]:
+        """One indicator's keys (``period|cell``) with their values, its equations, the
+        keys an earlier version hid, the keys a reader knows, and whether it is a grid."""
         indicator = BY_CODE[code]
-        if not indicator.counts_persons:
-            for p in periods:
-                published[p.key][code] = dict(raw[p.key][code])
-            continue
         kept = kept_by_code.get(code, set())
-        if not kept and not any(0 < v < k for p in periods for v in raw[p.key][code].values()):
-            # Nothing small and nothing hidden before: nothing to hide (rules 1 to 3 start
-            # from the small and the kept cells).
-            for p in periods:
-                published[p.key][code] = dict(raw[p.key][code])
-            continue
         additive = indicator.additive_in_year
         last = indicator.aggregation == "last"
         shape = (tuple(tuple(raw[p.key][code]) for p in periods), indicator.has_total,
@@ -388,16 +418,39 @@ def suppress_published_set(
         keys, shape_equations = shapes[shape]
         values: dict[str, int] = {name: int(raw[pk][code][cell]) for pk, cell, name in keys}
         equations = list(shape_equations)
+        known = known_figures(code, raw, span_of, seen, values, equations, additive, last)
         # Without cross-period equations every key sits in one equation at most, where
         # rules 1 and 2 are enough; the grid of an additive or `last` indicator needs rule 3.
-        crossed = additive or last
-        known = known_figures(code, raw, span_of, seen, values, equations, additive, last)
-        hidden = (protect(values, equations, k, keep=kept, known=known) if crossed
-                  else suppress(values, equations, k, keep=kept, known=known))
+        return values, equations, kept, known, additive or last
+
+    def small_or_kept(code: str) -> bool:
+        return bool(kept_by_code.get(code)) or any(
+            0 < v < k for p in periods for v in raw[p.key][code].values())
+
+    def publish(code: str, hidden: Iterable[str], prefix: str = "") -> None:
+        hidden = set(hidden)
         for p in periods:
             published[p.key][code] = {
-                cell: (None if f"{p.key}|{cell}" in hidden else value)
+                cell: (None if f"{prefix}{p.key}|{cell}" in hidden else value)
                 for cell, value in raw[p.key][code].items()}
+
+    joined = [c for c in JOINED if c in codes]
+    if len(joined) == len(JOINED) and any(small_or_kept(c) for c in joined):
+        publish_joined(joined, system, publish, periods, raw, k)
+    else:
+        joined = []
+    for code in codes:
+        if code in joined:
+            continue
+        if not BY_CODE[code].counts_persons or not small_or_kept(code):
+            # Nothing small and nothing hidden before: nothing to hide (rules 1 to 3 start
+            # from the small and the kept cells).
+            publish(code, ())
+            continue
+        values, equations, kept, known, crossed = system(code)
+        hidden = (protect(values, equations, k, keep=kept, known=known) if crossed
+                  else suppress(values, equations, k, keep=kept, known=known))
+        publish(code, hidden)
     return published
 
 

@@ -12,6 +12,8 @@ reader knows of the aggregation:
 - a table's cells add up to its total;
 - a `sum` period (and persons reached for the first time in the year) is its months added
   up, a `last` one equals its last month;
+- persons reached over a span that starts with the year are, cell by cell, the persons
+  reached for the first time in the year over that span;
 - a `distinct` period lies between its largest month and the sum of its months, and does
   not shrink as the span grows (a quarter to date within a longer one, or within the year).
 
@@ -32,6 +34,7 @@ from scipy.optimize import linprog
 from harmnet.indicators import CATALOGUE, TOTAL
 from harmnet.models import ReportSnapshot
 from harmnet.services import reports
+from harmnet.suppression import JOINED
 from harmnet.tenancy import group_context
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 9)]
@@ -105,10 +108,11 @@ def leaks(snapshots: list[ReportSnapshot], epochs: list[dict], epoch_of: dict[in
         current[snap.period] = snap  # ordered by version
     spans = sorted(true)
     out = []
-    for indicator in PERSONS:
-        code = indicator.code
-        cells = list(indicator.cells)
-        var = {(s, c): i for i, (s, c) in enumerate((s, c) for s in spans for c in cells)}
+    by_code = {i.code: i for i in PERSONS}
+    together = [JOINED] + [(i.code,) for i in PERSONS if i.code not in JOINED]
+    for codes in together:
+        names = [(code, s, c) for code in codes for s in spans for c in by_code[code].cells]
+        var = {name: i for i, name in enumerate(names)}
         a_eq, b_eq, a_ub, b_ub = [], [], [], []
 
         def row(terms, var=var):  # type: ignore[no-untyped-def]
@@ -117,40 +121,56 @@ def leaks(snapshots: list[ReportSnapshot], epochs: list[dict], epoch_of: dict[in
                 r[var[key]] += coef
             return r
 
-        for s in spans:
-            months = [(m, m) for m in reports.months_between(*s)]
-            if indicator.has_total and len(cells) > 1:
-                a_eq.append(row([((s, TOTAL), 1)] + [((s, c), -1) for c in cells if c != TOTAL]))
-                b_eq.append(0)
-            if len(months) == 1:
-                continue
-            for c in cells:
-                if indicator.additive_in_year:
-                    a_eq.append(row([((s, c), 1)] + [((m, c), -1) for m in months]))
+        for code in codes:
+            indicator = by_code[code]
+            cells = list(indicator.cells)
+            for s in spans:
+                months = [(m, m) for m in reports.months_between(*s)]
+                if indicator.has_total and len(cells) > 1:
+                    a_eq.append(row([((code, s, TOTAL), 1)]
+                                    + [((code, s, c), -1) for c in cells if c != TOTAL]))
                     b_eq.append(0)
-                elif indicator.aggregation == "last":
-                    a_eq.append(row([((s, c), 1), ((months[-1], c), -1)]))
-                    b_eq.append(0)
-                else:
-                    for m in months:  # at least its largest month
-                        a_ub.append(row([((m, c), 1), ((s, c), -1)]))
-                        b_ub.append(0)
-                    a_ub.append(row([((s, c), 1)] + [((m, c), -1) for m in months]))
-                    b_ub.append(0)  # at most the sum of its months
-                    for o in spans:  # no smaller than a span it contains
-                        if o != s and o[0] >= s[0] and o[1] <= s[1] and o[0] != o[1]:
-                            a_ub.append(row([((o, c), 1), ((s, c), -1)]))
+                if len(months) == 1:
+                    continue
+                for c in cells:
+                    if indicator.additive_in_year:
+                        a_eq.append(row([((code, s, c), 1)]
+                                        + [((code, m, c), -1) for m in months]))
+                        b_eq.append(0)
+                    elif indicator.aggregation == "last":
+                        a_eq.append(row([((code, s, c), 1), ((code, months[-1], c), -1)]))
+                        b_eq.append(0)
+                    else:
+                        for m in months:  # at least its largest month
+                            a_ub.append(row([((code, m, c), 1), ((code, s, c), -1)]))
                             b_ub.append(0)
+                        a_ub.append(row([((code, s, c), 1)]
+                                        + [((code, m, c), -1) for m in months]))
+                        b_ub.append(0)  # at most the sum of its months
+                        for o in spans:  # no smaller than a span it contains
+                            if o != s and o[0] >= s[0] and o[1] <= s[1] and o[0] != o[1]:
+                                a_ub.append(row([((code, o, c), 1), ((code, s, c), -1)]))
+                                b_ub.append(0)
+        if codes == JOINED:
+            # Persons reached over a span that starts with the year are those reached for
+            # the first time in its months: the same figure, cell by cell.
+            reached, first_time = JOINED
+            for s in spans:
+                if s[0] == MONTHS[0]:
+                    for c in by_code[reached].cells:
+                        a_eq.append(row([((reached, s, c), 1), ((first_time, s, c), -1)]))
+                        b_eq.append(0)
         known: dict[tuple, int] = {}
         for snap in snapshots:
             s = (snap.payload["first"], snap.payload["through"])
             later = epochs[epoch_of[snap.id]:]
-            for c, v in snap.payload["values"][code].items():
-                # A figure the reader can take as still true: its value has not moved
-                # since it was shown (one that moved and came back cannot be told apart
-                # from one that moved for good).
-                if v is not None and all(e[s][code][c] == v for e in later):
-                    known[(s, c)] = v
+            for code in codes:
+                for c, v in snap.payload["values"][code].items():
+                    # A figure the reader can take as still true: its value has not moved
+                    # since it was shown (one that moved and came back cannot be told apart
+                    # from one that moved for good).
+                    if v is not None and all(e[s][code][c] == v for e in later):
+                        known[(code, s, c)] = v
         for key, v in known.items():
             a_eq.append(row([(key, 1)]))
             b_eq.append(v)
@@ -160,20 +180,23 @@ def leaks(snapshots: list[ReportSnapshot], epochs: list[dict], epoch_of: dict[in
             kwargs.update(A_ub=np.array(a_ub), b_ub=np.array(b_ub, dtype=float))
         for period, snap in sorted(current.items()):
             s = (snap.payload["first"], snap.payload["through"])
-            for c, v in snap.payload["values"][code].items():
-                if v is not None:
-                    continue
-                value = true[s][code][c]
-                if (s, c) in known:
-                    out.append(f"{code} {period}|{c} = {value}: shown in an earlier version")
-                    continue
-                goal = np.zeros(len(var))
-                goal[var[(s, c)]] = 1
-                low, high = linprog(goal, **kwargs), linprog(-goal, **kwargs)
-                assert low.status == 0, "the published figures must admit the true values"
-                upper = float("inf") if high.status == 3 else -high.fun
-                if upper - low.fun < 1 - 1e-6:
-                    out.append(f"{code} {period}|{c} = {value}: pinned by the versions kept")
+            for code in codes:
+                for c, v in snap.payload["values"][code].items():
+                    if v is not None:
+                        continue
+                    value = true[s][code][c]
+                    if (code, s, c) in known:
+                        out.append(f"{code} {period}|{c} = {value}: shown in an earlier "
+                                   f"version")
+                        continue
+                    goal = np.zeros(len(var))
+                    goal[var[(code, s, c)]] = 1
+                    low, high = linprog(goal, **kwargs), linprog(-goal, **kwargs)
+                    assert low.status == 0, "the published figures must admit the true values"
+                    upper = float("inf") if high.status == 3 else -high.fun
+                    if upper - low.fun < 1 - 1e-6:
+                        out.append(f"{code} {period}|{c} = {value}: pinned by the versions "
+                                   f"kept")
     return out
 
 
