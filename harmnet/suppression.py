@@ -326,16 +326,19 @@ class Period:
 JOINED = ("reached", "reached_first_time")
 
 
-def publish_joined(codes, system, publish, periods, raw, k) -> None:  # type: ignore[no-untyped-def]
-    """Suppress the `JOINED` indicators together: their keys prefixed by their code, their
-    own equations, and ``reached[p][cell] = reached_first_time[p][cell]`` for every period
-    that starts with the year's first month."""
+def suppress_joined(systems: Mapping[str, tuple[dict[str, int], list[Equation], set[str],
+                                                 set[str]]],
+                    periods: Sequence[Period],
+                    cells: Mapping[str, Iterable[str]], k: int) -> frozenset[str]:
+    """The keys (``code:period|cell``) to hide of the `JOINED` indicators, suppressed as one
+    system: each one's values, equations, kept and known keys (`systems`), and
+    ``reached[p][cell] = reached_first_time[p][cell]`` for every period that starts with
+    the year's first month (`cells[p]`: its cells)."""
     values: dict[str, int] = {}
     equations: list[Equation] = []
     kept: set[str] = set()
     known: set[str] = set()
-    for code in codes:
-        own_values, own_equations, own_kept, own_known, _grid = system(code)
+    for code, (own_values, own_equations, own_kept, own_known) in systems.items():
         pre = f"{code}:"
         values.update({pre + key: value for key, value in own_values.items()})
         equations += [Equation(pre + eq.total, tuple(pre + m for m in eq.members))
@@ -344,18 +347,15 @@ def publish_joined(codes, system, publish, periods, raw, k) -> None:  # type: ig
         known |= {pre + key for key in own_known}
     year = max(periods, key=lambda p: len(p.months or ()))  # the year to date
     first = (year.months or (year.key,))[0]
-    reached, first_time = codes
+    reached, first_time = JOINED
     for p in periods:
         if (p.months or (p.key,))[0] != first:
             continue
         # Written whatever the values: the equations then do not move with the data (a set
         # found unchanged publishes as before), and one more equation only ever hides more.
-        for cell in raw[p.key][reached]:
-            equations.append(Equation(f"{first_time}:{p.key}|{cell}",
-                                      (f"{reached}:{p.key}|{cell}",)))
-    hidden = protect(values, equations, k, keep=kept, known=known)
-    for code in codes:
-        publish(code, hidden, prefix=f"{code}:")
+        equations += [Equation(f"{first_time}:{p.key}|{cell}", (f"{reached}:{p.key}|{cell}",))
+                      for cell in cells[p.key]]
+    return protect(values, equations, k, keep=kept, known=known)
 
 
 def suppress_published_set(
@@ -436,7 +436,10 @@ def suppress_published_set(
 
     joined = [c for c in JOINED if c in codes]
     if len(joined) == len(JOINED) and any(small_or_kept(c) for c in joined):
-        publish_joined(joined, system, publish, periods, raw, k)
+        hidden = suppress_joined({c: system(c)[:4] for c in joined}, periods,
+                                 {p.key: raw[p.key][JOINED[0]] for p in periods}, k)
+        for code in joined:
+            publish(code, hidden, prefix=f"{code}:")
     else:
         joined = []
     for code in codes:
