@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -238,10 +239,14 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
     `persons_hints(True/False)` is called around each persons, referrals and trainings
     statement (the batch path sets planner hints there).
     """
-    def persons(part, start, end, fy_start):  # type: ignore[no-untyped-def]
+    @contextmanager
+    def hinted():  # type: ignore[no-untyped-def]
+        """The batch path's planner hints around one statement (none on the per-group path)."""
+        # No finally: after a failed statement the transaction is aborted and the error
+        # that matters is the statement's own.
         if persons_hints:
             persons_hints(True)
-        _persons(run, part, ids, start, end, fy_start)
+        yield
         if persons_hints:
             persons_hints(False)
 
@@ -260,17 +265,11 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
             break
         one_pass = kept
     if one_pass:
-        if persons_hints:
-            persons_hints(True)
-        _persons_set(run, parts, ids, one_pass, fy_start_month)
-        if persons_hints:
-            persons_hints(False)
+        with hinted():
+            _persons_set(run, parts, ids, one_pass, fy_start_month)
     if spans:
-        if persons_hints:
-            persons_hints(True)
-        _referrals_set(run, parts, ids, spans)
-        if persons_hints:
-            persons_hints(False)
+        with hinted():
+            _referrals_set(run, parts, ids, spans)
     for span in spans:
         if span.kind != "month":
             continue
@@ -279,14 +278,12 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
         start_utc, end_utc = _utc_bounds(start, end, tz)
         _contact_totals(run, part, ids, start, end)
         if span not in one_pass:
-            persons(part, start, end, fiscal_year_start(start, fy_start_month))
+            with hinted():
+                _persons(run, part, ids, start, end, fiscal_year_start(start, fy_start_month))
         results.count_indicators(run, part, ids, start, end)
         _appointments(run, part, ids, start_utc, end_utc)
-        if persons_hints:
-            persons_hints(True)
-        _trainings(run, part, ids, start_utc, end_utc)
-        if persons_hints:
-            persons_hints(False)
+        with hinted():
+            _trainings(run, part, ids, start_utc, end_utc)
         _members(run, part, ids, start, end)
         stock.month_values(run, part, ids, start, end, local_now(tz).date())
         for gid in ids:
@@ -298,11 +295,8 @@ def compute_set(run, group_ids: Sequence[int], spans: Sequence[Span], *, tz: str
         part = parts[span.key]
         start_utc, end_utc = _utc_bounds(start, end, tz)
         results.count_indicators(run, part, ids, start, end)
-        if persons_hints:
-            persons_hints(True)
-        _training_participants(run, part, ids, start_utc, end_utc)
-        if persons_hints:
-            persons_hints(False)
+        with hinted():
+            _training_participants(run, part, ids, start_utc, end_utc)
         months = span.months
         for gid in ids:
             values = part[gid]
