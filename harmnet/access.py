@@ -81,6 +81,11 @@ def _unauthorized():  # type: ignore[no-untyped-def]
     return redirect(url_for("auth.login", next=next_url))
 
 
+def per_login() -> str:
+    """The rate limiter's key for limits counted per signed-in person, not per address."""
+    return f"user:{current_user.get_id()}"
+
+
 def _require_login() -> None:
     if not current_user.is_authenticated:
         abort(login_manager.unauthorized())

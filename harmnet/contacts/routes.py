@@ -30,7 +30,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import clientcode, confirm
-from ..access import coordinator_required
+from ..access import coordinator_required, per_login
 from ..extensions import db, limiter
 from ..i18n import lazy_gettext as _l
 from ..keyset import Cursor, parse_cursor
@@ -145,10 +145,6 @@ def _check_limit() -> str:
     return current_app.config["CLIENT_CHECK_RATE_LIMIT"]
 
 
-def _per_user() -> str:
-    return f"user:{current_user.get_id()}"
-
-
 def _not_a_check() -> bool:
     return request.form.get("action") != "check"
 
@@ -175,7 +171,7 @@ def _too_many_checks_here(_limit):  # type: ignore[no-untyped-def]
 # Both ways of asking "Check client" share one count per login (the in-place check below
 # and the entry page's own button without JavaScript).
 @bp.route("/new", methods=["GET", "POST"])
-@limiter.shared_limit(_check_limit, scope="client-check", key_func=_per_user, methods=["POST"],
+@limiter.shared_limit(_check_limit, scope="client-check", key_func=per_login, methods=["POST"],
                       exempt_when=_not_a_check, on_breach=_too_many_checks)
 def new():  # type: ignore[no-untyped-def]
     form = ContactForm()
@@ -240,7 +236,7 @@ def _client_summary(code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/check")
-@limiter.shared_limit(_check_limit, scope="client-check", key_func=_per_user,
+@limiter.shared_limit(_check_limit, scope="client-check", key_func=per_login,
                       on_breach=_too_many_checks_here)
 def check():  # type: ignore[no-untyped-def]
     """The client check answered in place: the entry page's script posts the code fields

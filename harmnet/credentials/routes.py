@@ -24,6 +24,7 @@ from ..access import (
     coordinator_required,
     department_manager_required,
     department_subtree_ids,
+    per_login,
 )
 from ..extensions import db, limiter
 from ..models import DepartmentRole, GroupMembership, PeerGroup, User
@@ -56,10 +57,6 @@ def _open_limit() -> str:
     return current_app.config["INVITATION_RATE_LIMIT"]
 
 
-def _per_user() -> str:
-    return f"user:{current_user.get_id()}"
-
-
 def _lost_phone() -> bool:
     """The second button: the person lost the phone with their codes too."""
     return request.form.get("two_step") == "off"
@@ -78,7 +75,7 @@ def _link_page(reset: credentials.NewReset, user: User, back: str):  # type: ign
 
 @group_bp.post("/<int:membership_id>/reset")
 @coordinator_required
-@limiter.limit(_issue_limit, key_func=_per_user)
+@limiter.limit(_issue_limit, key_func=per_login)
 def group_reset(membership_id: int):  # type: ignore[no-untyped-def]
     membership = accounts.get_membership(membership_id)
     if membership is None:
@@ -121,7 +118,7 @@ def staff():  # type: ignore[no-untyped-def]
 
 @department_bp.post("/<int:role_id>/reset")
 @department_manager_required
-@limiter.limit(_issue_limit, key_func=_per_user)
+@limiter.limit(_issue_limit, key_func=per_login)
 def department_reset(role_id: int):  # type: ignore[no-untyped-def]
     subtree = department_subtree_ids(g.department.id)
     role = db.session.get(DepartmentRole, role_id)
@@ -166,7 +163,7 @@ def coordinators():  # type: ignore[no-untyped-def]
 
 @admin_bp.post("/<int:user_id>/reset")
 @admin_required
-@limiter.limit(_issue_limit, key_func=_per_user)
+@limiter.limit(_issue_limit, key_func=per_login)
 def admin_reset(user_id: int):  # type: ignore[no-untyped-def]
     user = db.session.get(User, user_id)
     if user is None:
